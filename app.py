@@ -1,0 +1,113 @@
+"""Convenor application factory and entry point."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from events.extensions import csrf, db, login_manager, migrate, socketio
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration is unsafe or incomplete."""
+
+
+def _database_url(instance_path: str) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return "sqlite:///" + os.path.join(instance_path, "convenor.db")
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants the driver named.
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://"):]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Create the Convenor app: configuration from the environment, then ``config`` on top."""
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    production = os.environ.get("CONVENOR_ENV", "development") == "production"
+    app.config.update(
+        SECRET_KEY=os.environ.get("SECRET_KEY"),
+        SQLALCHEMY_DATABASE_URI=_database_url(app.instance_path),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SOCKETIO_MESSAGE_QUEUE=os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
+        SLACK_SIGNING_SECRET=os.environ.get("SLACK_SIGNING_SECRET"),
+        SLACK_BOT_TOKEN=os.environ.get("SLACK_BOT_TOKEN"),
+        SLACK_API_URL=os.environ.get("SLACK_API_URL"),
+        PUBLIC_URL=os.environ.get("PUBLIC_URL", "").rstrip("/"),
+        PRODUCTION=production,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=production,
+        REMEMBER_COOKIE_SECURE=production,
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    if config:
+        app.config.update(config)
+    if not app.config["SECRET_KEY"]:
+        if app.config["PRODUCTION"]:
+            raise ConfigError("SECRET_KEY must be set when CONVENOR_ENV=production")
+        # Development only: a per-process key, so sessions do not survive a restart.
+        app.config["SECRET_KEY"] = os.urandom(32).hex()
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    socketio.init_app(
+        app,
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        async_mode="threading",
+        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []) or None,
+    )
+    _sqlite_pragmas(app)
+
+    from events import api, cli, organiser, views
+    from events.auth import bp as auth_bp
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(organiser.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
+    cli.register(app)
+    views.register_filters(app)
+    return app
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    """Turn on WAL, foreign keys and a busy timeout for SQLite connections."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):  # pragma: no cover - trivial
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            if ":memory:" not in app.config["SQLALCHEMY_DATABASE_URI"]:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+
+if __name__ == "__main__":
+    application = create_app()
+    socketio.run(
+        application,
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "5000")),
+        allow_unsafe_werkzeug=True,
+    )

@@ -1,0 +1,837 @@
+"""Assign delegates to carousel workshops across rotation slots, provably optimally.
+
+A carousel runs small workshops in parallel for several rotation slots. Every delegate
+attends exactly one workshop per slot and never the same workshop twice; a workshop runs
+only in its slots, with ``capacity`` seats in each run; fixed choices are kept. A seat in
+the workshop a delegate ranked r-th costs r**2, a seat in an unranked workshop (P+1)**2
+where P is the longest preference list; the total cost is minimised.
+
+Method, chosen by measurement (see docs/benchmarks_rotation.md):
+
+1. **Sets by min-cost flow.** Decide *which* workshops each delegate attends with one
+   min-cost flow: each (delegate, free slot) sends one unit through the delegate's
+   "slot profile" nodes (so every chosen set can be matched to the delegate's slots) to
+   a workshop (once per delegate), and on to the slots the workshop runs in (capacity
+   per run, exactly the free seats each slot needs). It drops only the coupling between
+   a delegate's slot and the run that counts the seat, so its optimum is a lower bound.
+   Ties are broken lexicographically by a convex fill cost, which spreads delegates
+   without preferences evenly over workshops and slots.
+2. **Slots by flows, slot after slot.** Fit each delegate's chosen set into slots: for
+   one slot at a time a small flow over groups of interchangeable delegates picks one
+   workshop each, keeping every delegate's rest matchable, every workshop's remaining
+   demand within its remaining runs and following the per-run counts of step 1. When
+   every workshop runs in every slot this cannot fail (König's edge-colouring theorem).
+3. **Exact fit.** If step 2 gets stuck, CP-SAT decides the fit exactly on groups of
+   delegates with the same set. Any fit costs exactly the lower bound: proven optimal.
+4. **Full model.** Only if the chosen sets cannot be fitted at all, CP-SAT solves the
+   three-index model aggregated over delegates with identical preferences (exact: an
+   integer slot x workshop matrix with equal margins splits into whole schedules), with
+   the bound of step 1 and a time limit; ``optimal`` says whether it proved the optimum.
+
+``assign`` is pure and deterministic: the same input gives the same output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "RotationError",
+    "RotationInputError",
+    "assign",
+    "check",
+    "cost_of",
+    "main",
+    "validate",
+]
+
+#: Seconds allowed for the exact fallbacks when neither the call nor the input sets one.
+DEFAULT_TIME_LIMIT_S = 60.0
+
+#: Number of convex cost steps used to even out the fill of workshop runs.
+_FILL_STEPS = 8
+
+UNRANKED = "unranked"
+
+
+class RotationError(Exception):
+    """Signal that no assignment could be produced; ``code`` names the reason."""
+
+    code = "rotation_failed"
+
+
+class RotationInputError(RotationError, ValueError):
+    """Reject an input that is malformed, inconsistent or has no assignment at all."""
+
+    def __init__(self, message: str, code: str = "bad_input") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RotationTimeout(RotationError, RuntimeError):
+    """Signal that the time limit ran out before any assignment was found."""
+
+    code = "time_limit"
+
+
+# --------------------------------------------------------------------------- input
+
+
+@dataclass
+class _Problem:
+    """Hold a validated problem with everything turned into indices."""
+
+    slots: list[str]
+    workshops: list[str]
+    capacity: list[int]
+    runs: list[frozenset[int]]
+    delegates: list[str]
+    prefs: list[tuple[int, ...]]
+    fixed: list[dict[int, int]]
+    longest: int
+    time_limit_s: float | None
+    slot_index: dict[str, int] = field(default_factory=dict)
+    workshop_index: dict[str, int] = field(default_factory=dict)
+    delegate_index: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def unranked_cost(self) -> int:
+        return (self.longest + 1) ** 2
+
+    def cost(self, d: int, w: int) -> int:
+        """Return the cost of a seat for delegate ``d`` in workshop ``w``."""
+        prefs = self.prefs[d]
+        if w in prefs:
+            return (prefs.index(w) + 1) ** 2
+        return self.unranked_cost
+
+    def free_capacity(self) -> list[list[int]]:
+        """Return seats per [workshop][slot] left after the fixed choices (0 where not run)."""
+        cap = [[self.capacity[w] if s in self.runs[w] else 0 for s in range(len(self.slots))]
+               for w in range(len(self.workshops))]
+        for fixed in self.fixed:
+            for s, w in fixed.items():
+                cap[w][s] -= 1
+        return cap
+
+
+def _fail(message: str, code: str = "bad_input") -> RotationInputError:
+    return RotationInputError(message, code)
+
+
+def _ids(items: Any, what: str) -> list[str]:
+    if not isinstance(items, list):
+        raise _fail(f"'{what}' must be a list")
+    return items
+
+
+def _check_id(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise _fail(f"{what} must be a non-empty string, got {json.dumps(value)}")
+    return value
+
+
+def _parse(problem: Any, *, seats: bool = True) -> _Problem:
+    if not isinstance(problem, Mapping):
+        raise _fail("the problem must be a JSON object with 'slots', 'workshops' and 'delegates'")
+    for key in ("slots", "workshops", "delegates"):
+        if key not in problem:
+            raise _fail(f"the problem has no '{key}'")
+
+    slots = [_check_id(s, "a slot id") for s in _ids(problem["slots"], "slots")]
+    if not slots:
+        raise _fail("'slots' must name at least one slot")
+    slot_index: dict[str, int] = {}
+    for s in slots:
+        if s in slot_index:
+            raise _fail(f"slot '{s}' is listed twice")
+        slot_index[s] = len(slot_index)
+
+    workshops: list[str] = []
+    capacity: list[int] = []
+    runs: list[frozenset[int]] = []
+    workshop_index: dict[str, int] = {}
+    for item in _ids(problem["workshops"], "workshops"):
+        if not isinstance(item, Mapping):
+            raise _fail("each workshop must be an object with 'id', 'capacity' and 'slots'")
+        wid = _check_id(item.get("id"), "a workshop id")
+        if wid in workshop_index:
+            raise _fail(f"workshop '{wid}' is listed twice")
+        cap = item.get("capacity")
+        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
+            raise _fail(f"workshop '{wid}' needs a whole, non-negative 'capacity'")
+        wslots = item.get("slots")
+        if not isinstance(wslots, list):
+            raise _fail(f"workshop '{wid}' needs a list of 'slots'")
+        run: set[int] = set()
+        for s in wslots:
+            if not isinstance(s, str) or s not in slot_index:
+                raise _fail(f"workshop '{wid}' runs in unknown slot {json.dumps(s)}",
+                            "unknown_id")
+            if slot_index[s] in run:
+                raise _fail(f"workshop '{wid}' lists slot '{s}' twice")
+            run.add(slot_index[s])
+        workshop_index[wid] = len(workshops)
+        workshops.append(wid)
+        capacity.append(cap)
+        runs.append(frozenset(run))
+
+    delegates: list[str] = []
+    prefs: list[tuple[int, ...]] = []
+    delegate_index: dict[str, int] = {}
+    for item in _ids(problem["delegates"], "delegates"):
+        if not isinstance(item, Mapping):
+            raise _fail("each delegate must be an object with 'id' and 'preferences'")
+        did = _check_id(item.get("id"), "a delegate id")
+        if did in delegate_index:
+            raise _fail(f"delegate '{did}' is listed twice")
+        raw = item.get("preferences", [])
+        if raw is None:
+            raw = []
+        if not isinstance(raw, list):
+            raise _fail(f"delegate '{did}' needs a list of 'preferences'")
+        ranked: list[int] = []
+        for wid in raw:
+            if not isinstance(wid, str) or wid not in workshop_index:
+                raise _fail(f"delegate '{did}' prefers unknown workshop {json.dumps(wid)}",
+                            "unknown_id")
+            if workshop_index[wid] in ranked:
+                raise _fail(f"delegate '{did}' names workshop '{wid}' twice in the preferences",
+                            "duplicate_preference")
+            ranked.append(workshop_index[wid])
+        delegate_index[did] = len(delegates)
+        delegates.append(did)
+        prefs.append(tuple(ranked))
+
+    fixed: list[dict[int, int]] = [{} for _ in delegates]
+    raw_fixed = problem.get("fixed", [])
+    for item in _ids([] if raw_fixed is None else raw_fixed, "fixed"):
+        if not isinstance(item, Mapping):
+            raise _fail("each fixed choice must be an object with 'delegate', 'slot', 'workshop'")
+        did, sid, wid = item.get("delegate"), item.get("slot"), item.get("workshop")
+        if not isinstance(did, str) or did not in delegate_index:
+            raise _fail(f"a fixed choice names unknown delegate {json.dumps(did)}", "unknown_id")
+        if not isinstance(sid, str) or sid not in slot_index:
+            raise _fail(f"a fixed choice for '{did}' names unknown slot {json.dumps(sid)}",
+                        "unknown_id")
+        if not isinstance(wid, str) or wid not in workshop_index:
+            raise _fail(f"a fixed choice for '{did}' names unknown workshop {json.dumps(wid)}",
+                        "unknown_id")
+        d, s, w = delegate_index[did], slot_index[sid], workshop_index[wid]
+        if s not in runs[w]:
+            raise _fail(f"fixed choice: workshop '{wid}' does not run in slot '{sid}'",
+                        "bad_fixed")
+        if s in fixed[d]:
+            raise _fail(f"delegate '{did}' has more than one fixed choice in slot '{sid}'",
+                        "bad_fixed")
+        if w in fixed[d].values():
+            raise _fail(f"delegate '{did}' has workshop '{wid}' fixed in more than one slot",
+                        "bad_fixed")
+        fixed[d][s] = w
+
+    limit = problem.get("time_limit_s")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | float)
+                              or not limit > 0 or not math.isfinite(limit)):
+        raise _fail("'time_limit_s' must be a positive number of seconds")
+
+    parsed = _Problem(
+        slots=slots, workshops=workshops, capacity=capacity, runs=runs, delegates=delegates,
+        prefs=prefs, fixed=fixed, longest=max((len(p) for p in prefs), default=0),
+        time_limit_s=None if limit is None else float(limit), slot_index=slot_index,
+        workshop_index=workshop_index, delegate_index=delegate_index,
+    )
+    if seats:
+        _check_seats(parsed)
+    return parsed
+
+
+def _match_slots(free: Iterable[int], options: Mapping[int, Sequence[int]]) -> dict[int, int]:
+    """Return a maximum matching slot -> workshop (augmenting paths; slots are few)."""
+    owner: dict[int, int] = {}
+
+    def augment(s: int, seen: set[int]) -> bool:
+        for w in options[s]:
+            if w in seen:
+                continue
+            seen.add(w)
+            if w not in owner or augment(owner[w], seen):
+                owner[w] = s
+                return True
+        return False
+
+    for s in free:
+        augment(s, set())
+    return {s: w for w, s in owner.items()}
+
+
+def _check_seats(p: _Problem) -> None:
+    """Reject problems that plainly have no assignment, naming the slot or delegate."""
+    cap = p.free_capacity()
+    n_slots = len(p.slots)
+    for w, row in enumerate(cap):
+        for s, left in enumerate(row):
+            if left < 0:
+                raise _fail(
+                    f"no assignment exists: the fixed choices put {p.capacity[w] - left} "
+                    f"delegates into workshop '{p.workshops[w]}' in slot '{p.slots[s]}', "
+                    f"which has {p.capacity[w]} seats", "infeasible")
+    for s in range(n_slots):
+        seats = sum(p.capacity[w] for w in range(len(p.workshops)) if s in p.runs[w])
+        if seats < len(p.delegates):
+            raise _fail(
+                f"no assignment exists: slot '{p.slots[s]}' has {seats} seats for "
+                f"{len(p.delegates)} delegates ({len(p.delegates) - seats} short)", "infeasible")
+    checked: set[tuple[tuple[int, int], ...]] = set()
+    for d, fixed in enumerate(p.fixed):
+        key = tuple(sorted(fixed.items()))
+        if key in checked:
+            continue
+        checked.add(key)
+        free = [s for s in range(n_slots) if s not in fixed]
+        taken = set(fixed.values())
+        options = {s: [w for w in range(len(p.workshops))
+                       if w not in taken and cap[w][s] > 0] for s in free}
+        matched = _match_slots(free, options)
+        if len(matched) < len(free):
+            missing = [p.slots[s] for s in free if s not in matched]
+            raise _fail(
+                f"no assignment exists: delegate '{p.delegates[d]}' cannot be placed: there are "
+                f"not enough different workshops with free seats for slot(s) "
+                f"{', '.join(repr(m) for m in missing)}", "infeasible")
+
+
+def validate(problem: Any) -> None:
+    """Raise RotationInputError with one clear sentence if ``problem`` is not solvable input."""
+    _parse(problem)
+
+
+# ----------------------------------------------------------------------- checking
+
+
+def check(problem: Any, assignments: Any) -> list[str]:
+    """Return every hard-rule violation of ``assignments`` for ``problem`` (empty if valid)."""
+    p = _parse_lenient(problem)
+    problems: list[str] = []
+    if not isinstance(assignments, Mapping):
+        return ["assignments must map delegate ids to {slot: workshop}"]
+    for did in assignments:
+        if did not in p.delegate_index:
+            problems.append(f"unknown delegate {did!r} in the assignments")
+    fill: dict[tuple[int, int], int] = defaultdict(int)
+    for d, did in enumerate(p.delegates):
+        plan = assignments.get(did)
+        if not isinstance(plan, Mapping):
+            problems.append(f"delegate {did!r} has no schedule")
+            continue
+        for sid in plan:
+            if sid not in p.slot_index:
+                problems.append(f"delegate {did!r} is placed in unknown slot {sid!r}")
+        seen: dict[int, str] = {}
+        for s, sid in enumerate(p.slots):
+            wid = plan.get(sid)
+            if wid is None:
+                problems.append(f"delegate {did!r} has no workshop in slot {sid!r}")
+                continue
+            w = p.workshop_index.get(wid) if isinstance(wid, str) else None
+            if w is None:
+                problems.append(f"delegate {did!r} is placed in unknown workshop {wid!r}")
+                continue
+            if s not in p.runs[w]:
+                problems.append(f"workshop {wid!r} does not run in slot {sid!r} ({did!r})")
+            if w in seen:
+                problems.append(f"delegate {did!r} attends {wid!r} twice ({seen[w]!r}, {sid!r})")
+            seen[w] = sid
+            fill[w, s] += 1
+            if p.fixed[d].get(s, w) != w:
+                problems.append(
+                    f"delegate {did!r} must attend {p.workshops[p.fixed[d][s]]!r} in {sid!r}")
+    for (w, s), n in sorted(fill.items()):
+        if n > p.capacity[w]:
+            problems.append(f"workshop {p.workshops[w]!r} has {n} delegates in slot "
+                            f"{p.slots[s]!r} but {p.capacity[w]} seats")
+    return problems
+
+
+def _parse_lenient(problem: Any) -> _Problem:
+    """Parse for checking: an infeasible problem still has rules to check against."""
+    return _parse(problem, seats=False)
+
+
+def cost_of(problem: Any, assignments: Mapping[str, Mapping[str, str]]) -> int:
+    """Return the total cost of ``assignments``: r**2 per seat ranked r, (P+1)**2 unranked."""
+    p = _parse_lenient(problem)
+    total = 0
+    for did, plan in assignments.items():
+        d = p.delegate_index[did]
+        for wid in plan.values():
+            total += p.cost(d, p.workshop_index[wid])
+    return total
+
+
+# ------------------------------------------------------------------------ solving
+
+
+def _deadline(p: _Problem, time_limit_s: float | None) -> float:
+    limit = time_limit_s if time_limit_s is not None else p.time_limit_s
+    return time.monotonic() + (DEFAULT_TIME_LIMIT_S if limit is None else limit)
+
+
+def _profiles(cap: list[list[int]]) -> list[frozenset[int]]:
+    """Return, per workshop, the slots in which it still has free seats."""
+    return [frozenset(s for s, left in enumerate(row) if left > 0) for row in cap]
+
+
+@dataclass
+class _Sets:
+    """Hold the outcome of stage 1: the sets, per-run counts and the lower bound."""
+
+    chosen: list[list[int]]
+    runs: dict[tuple[int, int], int]
+    lower_bound: int
+
+
+def _choose_sets(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]]) -> _Sets:
+    """Solve the set-choice min-cost flow (stage 1), a relaxation of the whole problem."""
+    from ortools.graph.python import min_cost_flow
+
+    n_slots, n_work, n_del = len(p.slots), len(p.workshops), len(p.delegates)
+    seats_needed = sum(n_slots - len(f) for f in p.fixed)
+    # Lexicographic tie-break: any difference in real cost outweighs all fill costs.
+    scale = (_FILL_STEPS - 1) * max(1, n_del * n_slots - seats_needed) + 1
+    by_profile: dict[frozenset[int], list[int]] = defaultdict(list)
+    for w in range(n_work):
+        if prof[w]:
+            by_profile[prof[w]].append(w)
+    profiles = list(by_profile.items())
+
+    tails: list[int] = []
+    heads: list[int] = []
+    caps: list[int] = []
+    costs: list[int] = []
+    supply = [0] * (n_slots + n_work)
+    choice_arcs: list[tuple[int, int, int]] = []
+    for s in range(n_slots):
+        supply[s] = -sum(1 for f in p.fixed if s not in f)
+    node = n_slots + n_work
+    unranked = p.unranked_cost * scale
+    for d in range(n_del):
+        fixed = p.fixed[d]
+        free = [s for s in range(n_slots) if s not in fixed]
+        if not free:
+            continue
+        taken = set(fixed.values())
+        rank_cost = {w: (r + 1) ** 2 * scale for r, w in enumerate(p.prefs[d])}
+        slot_node = {s: node + i for i, s in enumerate(free)}
+        node += len(free)
+        supply.extend([1] * len(free))
+        for members, works in profiles:
+            usable = [s for s in free if s in members]
+            works = [w for w in works if w not in taken]
+            if not usable or not works:
+                continue
+            hub = node
+            node += 1
+            supply.append(0)
+            for s in usable:
+                tails.append(slot_node[s])
+                heads.append(hub)
+                caps.append(1)
+                costs.append(0)
+            for w in works:
+                choice_arcs.append((len(tails), d, w))
+                tails.append(hub)
+                heads.append(n_slots + w)
+                caps.append(1)
+                costs.append(rank_cost.get(w, unranked))
+    run_arcs: list[tuple[int, int, int]] = []
+    for w in range(n_work):
+        for s in sorted(prof[w]):
+            left = cap[w][s]
+            for step in range(_FILL_STEPS):
+                size = left * (step + 1) // _FILL_STEPS - left * step // _FILL_STEPS
+                if size:
+                    run_arcs.append((len(tails), w, s))
+                    tails.append(n_slots + w)
+                    heads.append(s)
+                    caps.append(size)
+                    costs.append(step)
+
+    import numpy as np
+
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(
+        np.array(tails, dtype=np.int32), np.array(heads, dtype=np.int32),
+        np.array(caps, dtype=np.int64), np.array(costs, dtype=np.int64))
+    flow.set_nodes_supplies(np.arange(len(supply), dtype=np.int32),
+                            np.array(supply, dtype=np.int64))
+    status = flow.solve()
+    if status != flow.OPTIMAL:
+        placed = 0
+        if flow.solve_max_flow_with_min_cost() == flow.OPTIMAL:
+            placed = flow.maximum_flow()
+        raise _fail(
+            "no assignment exists: the workshops' seats cannot be shared out so that every "
+            "delegate attends a different workshop in each slot"
+            + (f" (at most {placed} of {sum(x for x in supply if x > 0)} places can be filled)"
+               if placed else ""), "infeasible")
+    flows = flow.flows(np.arange(len(tails), dtype=np.int32))
+    chosen: list[list[int]] = [[] for _ in range(n_del)]
+    for arc, d, w in choice_arcs:
+        if flows[arc]:
+            chosen[d].append(w)
+    runs: dict[tuple[int, int], int] = defaultdict(int)
+    for arc, w, s in run_arcs:
+        runs[w, s] += int(flows[arc])
+    bound = sum(p.cost(d, w) for d in range(n_del) for w in p.fixed[d].values())
+    bound += int(flow.optimal_cost()) // scale
+    return _Sets(chosen, runs, bound)
+
+
+class _Matcher:
+    """Answer, with memory, whether a set of workshops can fill a set of slots one-to-one."""
+
+    def __init__(self, prof: list[frozenset[int]]) -> None:
+        self.prof = prof
+        self.memo: dict[tuple[frozenset[int], frozenset[int]], bool] = {}
+
+    def fits(self, works: frozenset[int], slots: frozenset[int]) -> bool:
+        key = (works, slots)
+        known = self.memo.get(key)
+        if known is None:
+            options = {s: [w for w in sorted(works) if s in self.prof[w]] for s in slots}
+            known = len(works) == len(slots) and len(_match_slots(sorted(slots), options)) == len(
+                slots)
+            self.memo[key] = known
+        return known
+
+
+def _fit_slot_by_slot(
+    p: _Problem, cap: list[list[int]], prof: list[frozenset[int]], sets: _Sets,
+) -> list[dict[int, int]] | None:
+    """Fit the chosen sets into slots one slot at a time (stage 2); None if it gets stuck."""
+    from ortools.graph.python import min_cost_flow
+
+    n_slots, n_work = len(p.slots), len(p.workshops)
+    plan = [dict(f) for f in p.fixed]
+    rest = [frozenset(c) for c in sets.chosen]
+    free = [frozenset(s for s in range(n_slots) if s not in f) for f in p.fixed]
+    matcher = _Matcher(prof)
+    # The slot with the least room to spare is hardest to fill later: fill it first.
+    spare = [sum(cap[w][s] for w in range(n_work)) - sum(1 for f in free if s in f)
+             for s in range(n_slots)]
+    order = sorted(range(n_slots), key=lambda s: (spare[s], s))
+    pending = set(range(n_slots))
+    for s in order:
+        pending.discard(s)
+        groups: dict[tuple[frozenset[int], frozenset[int]], list[int]] = defaultdict(list)
+        demand = [0] * n_work
+        for d in range(len(p.delegates)):
+            for w in rest[d]:
+                demand[w] += 1
+            if s in free[d]:
+                groups[rest[d], free[d]].append(d)
+        lower = [0] * n_work
+        for w in range(n_work):
+            later = sum(cap[w][t] for t in pending)
+            lower[w] = max(0, demand[w] - later)
+            if lower[w] > cap[w][s]:
+                return None
+        active = sum(len(m) for m in groups.values())
+        if sum(lower) > active:
+            return None
+        keys = list(groups)
+        flow = min_cost_flow.SimpleMinCostFlow()
+        sink = len(keys) + n_work
+        arcs: list[tuple[int, int, int]] = []
+        for g, (works, slots) in enumerate(keys):
+            after = slots - {s}
+            flow.set_node_supply(g, len(groups[works, slots]))
+            for w in sorted(works):
+                if s in prof[w] and matcher.fits(works - {w}, after):
+                    arcs.append((flow.add_arc_with_capacity_and_unit_cost(
+                        g, len(keys) + w, len(groups[works, slots]), 0), g, w))
+        for w in range(n_work):
+            flow.set_node_supply(len(keys) + w, -lower[w])
+            room = cap[w][s] - lower[w]
+            on_target = min(room, max(0, sets.runs.get((w, s), 0) - lower[w]))
+            if on_target:
+                flow.add_arc_with_capacity_and_unit_cost(len(keys) + w, sink, on_target, 0)
+            if room > on_target:
+                flow.add_arc_with_capacity_and_unit_cost(len(keys) + w, sink, room - on_target, 1)
+        flow.set_node_supply(sink, sum(lower) - active)
+        if flow.solve() != flow.OPTIMAL:
+            return None
+        for arc, g, w in arcs:
+            members = groups[keys[g]]
+            for _ in range(flow.flow(arc)):
+                d = members.pop()
+                plan[d][s] = w
+                rest[d] = rest[d] - {w}
+                free[d] = free[d] - {s}
+    return plan
+
+
+def _split(slots: list[int], works: list[int], counts: Mapping[tuple[int, int], int],
+           size: int) -> list[dict[int, int]]:
+    """Split a group's slot x workshop count matrix into ``size`` single schedules.
+
+    Rows (slots) sum to ``size`` and columns (workshops) to at most ``size``; padding with
+    dummy rows makes every margin ``size``, and such a matrix is a sum of ``size``
+    permutation matrices (König), so a perfect matching on its support always exists.
+    """
+    n = len(works)
+    matrix = [[counts.get((w, s), 0) for w in works] for s in slots]
+    deficit = [size - sum(row[c] for row in matrix) for c in range(n)]
+    col = 0
+    for _ in range(n - len(slots)):
+        row = [0] * n
+        need = size
+        while need:
+            while not deficit[col]:
+                col += 1
+            take = min(need, deficit[col])
+            row[col] += take
+            deficit[col] -= take
+            need -= take
+        matrix.append(row)
+    schedules: list[dict[int, int]] = []
+    for _ in range(size):
+        options = {r: [c for c in range(n) if matrix[r][c]] for r in range(n)}
+        match = _match_slots(range(n), options)
+        if len(match) != n:  # pragma: no cover - excluded by König's theorem
+            raise AssertionError("count matrix does not split into schedules")
+        for r, c in match.items():
+            matrix[r][c] -= 1
+        schedules.append({slots[r]: works[match[r]] for r in range(len(slots))})
+    return schedules
+
+
+@dataclass
+class _Group:
+    """Delegates that are interchangeable in a grouped model."""
+
+    members: list[int]
+    free: list[int]
+    works: list[int]
+    exact: bool
+
+
+def _solve_grouped(
+    p: _Problem, cap: list[list[int]], prof: list[frozenset[int]], groups: list[_Group],
+    deadline: float, *, costs: bool, lower_bound: int = 0,
+    hint: Mapping[tuple[int, int, int], int] | None = None,
+) -> tuple[str, list[dict[int, int]] | None, float]:
+    """Solve the grouped three-index model with CP-SAT; return (status, plan, bound)."""
+    from ortools.sat.python import cp_model
+
+    model = cp_model.CpModel()
+    x: dict[tuple[int, int, int], cp_model.IntVar] = {}
+    by_run: dict[tuple[int, int], list[cp_model.IntVar]] = defaultdict(list)
+    terms: list[tuple[int, cp_model.IntVar]] = []
+    for g, group in enumerate(groups):
+        size = len(group.members)
+        by_slot: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+        for w in group.works:
+            row = []
+            for s in group.free:
+                if s in prof[w]:
+                    var = model.new_int_var(0, min(size, cap[w][s]), "")
+                    x[g, w, s] = var
+                    row.append(var)
+                    by_slot[s].append(var)
+                    by_run[w, s].append(var)
+            if group.exact:
+                model.add(sum(row) == size)
+            elif len(row) > 1:
+                model.add(sum(row) <= size)
+            if costs:
+                price = p.cost(group.members[0], w)
+                terms.extend((price, var) for var in row)
+        for s in group.free:
+            model.add(sum(by_slot[s]) == size)
+    for (w, s), row in by_run.items():
+        model.add(sum(row) <= cap[w][s])
+    if costs:
+        objective = sum(c * v for c, v in terms)
+        model.add(objective >= lower_bound)
+        model.minimize(objective)
+    if hint:
+        for key, var in x.items():
+            model.add_hint(var, hint.get(key, 0))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, deadline - time.monotonic())
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    status = solver.solve(model)
+    if status == cp_model.INFEASIBLE:
+        return "infeasible", None, math.inf
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return "unknown", None, float(lower_bound)
+    plan = [dict(f) for f in p.fixed]
+    for g, group in enumerate(groups):
+        counts = {(w, s): solver.value(x[g, w, s]) for w in group.works for s in group.free
+                  if (g, w, s) in x}
+        for d, schedule in zip(group.members, _split(group.free, group.works, counts,
+                                                      len(group.members)), strict=True):
+            plan[d].update(schedule)
+    bound = solver.best_objective_bound if costs else 0.0
+    return ("optimal" if status == cp_model.OPTIMAL else "feasible"), plan, bound
+
+
+def _fit_exact(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]], sets: _Sets,
+               deadline: float) -> list[dict[int, int]] | None:
+    """Fit the chosen sets into slots exactly with CP-SAT (stage 3); None if they cannot."""
+    groups: dict[tuple[frozenset[int], frozenset[int]], list[int]] = defaultdict(list)
+    n_slots = len(p.slots)
+    for d, chosen in enumerate(sets.chosen):
+        free = frozenset(s for s in range(n_slots) if s not in p.fixed[d])
+        if free:
+            groups[frozenset(chosen), free].append(d)
+    model = [_Group(members, sorted(free), sorted(works), exact=True)
+             for (works, free), members in groups.items()]
+    status, plan, _ = _solve_grouped(p, cap, prof, model, deadline, costs=False)
+    return plan if status in ("optimal", "feasible") else None
+
+
+def _solve_full(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]], lower_bound: int,
+                deadline: float, warm_start: Mapping[str, Mapping[str, str]] | None,
+                ) -> tuple[list[dict[int, int]], int, bool]:
+    """Solve the whole problem grouped by identical preferences (stage 4)."""
+    n_slots = len(p.slots)
+    groups: dict[tuple[tuple[int, ...], tuple[tuple[int, int], ...]], list[int]] = defaultdict(
+        list)
+    for d in range(len(p.delegates)):
+        if len(p.fixed[d]) < n_slots:
+            groups[p.prefs[d], tuple(sorted(p.fixed[d].items()))].append(d)
+    model: list[_Group] = []
+    for (_, fixed), members in groups.items():
+        free = [s for s in range(n_slots) if s not in dict(fixed)]
+        taken = {w for _, w in fixed}
+        works = [w for w in range(len(p.workshops))
+                 if w not in taken and any(s in prof[w] for s in free)]
+        model.append(_Group(members, free, works, exact=False))
+    hint: dict[tuple[int, int, int], int] | None = None
+    if warm_start:
+        hint = defaultdict(int)
+        for g, group in enumerate(model):
+            for d in group.members:
+                previous = warm_start.get(p.delegates[d])
+                if not isinstance(previous, Mapping):
+                    continue
+                for s in group.free:
+                    w = p.workshop_index.get(previous.get(p.slots[s], ""))
+                    if w is not None:
+                        hint[g, w, s] += 1
+    status, plan, bound = _solve_grouped(p, cap, prof, model, deadline, costs=True,
+                                         lower_bound=lower_bound, hint=hint)
+    if plan is None:
+        if status == "infeasible":
+            raise _fail("no assignment exists: the workshops' runs cannot be arranged so that "
+                        "every delegate attends a different workshop in every slot", "infeasible")
+        raise RotationTimeout("no assignment was found within the time limit")
+    fixed_cost = sum(p.cost(d, w) for d in range(len(p.delegates)) for w in p.fixed[d].values())
+    bound_total = max(lower_bound, fixed_cost + math.ceil(bound - 1e-6))
+    return plan, bound_total, status == "optimal"
+
+
+def _stats(p: _Problem, plan: list[dict[int, int]], lower_bound: int, optimal: bool,
+           seconds: float) -> dict[str, Any]:
+    histogram = {str(r): 0 for r in range(1, p.longest + 1)}
+    histogram[UNRANKED] = 0
+    cost = 0
+    firsts = ranked = 0
+    for d, schedule in enumerate(plan):
+        prefs = p.prefs[d]
+        for w in schedule.values():
+            if w in prefs:
+                histogram[str(prefs.index(w) + 1)] += 1
+            else:
+                histogram[UNRANKED] += 1
+            cost += p.cost(d, w)
+        if prefs:
+            ranked += 1
+            firsts += prefs[0] in schedule.values()
+    return {
+        "cost": cost,
+        "lower_bound": min(lower_bound, cost),
+        "optimal": optimal or cost <= lower_bound,
+        "first_choice_pct": round(100.0 * firsts / ranked, 1) if ranked else 0.0,
+        "rank_histogram": histogram,
+        "seconds": round(seconds, 3),
+    }
+
+
+def assign(problem: Any, *, time_limit_s: float | None = None,
+           warm_start: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
+    """Return the cheapest assignment of delegates to workshops in every slot, with stats.
+
+    ``problem`` has the JSON input shape (slots, workshops, delegates, fixed,
+    time_limit_s); ``time_limit_s`` overrides the input's limit for the exact fallbacks.
+    ``warm_start`` (a previous ``assignments``) only seeds the last-resort full model.
+    ``stats.first_choice_pct`` is the share of delegates with preferences who got their
+    first choice. Raise RotationInputError (with ``code``) on bad or infeasible input and
+    RotationTimeout if no assignment was found in time.
+    """
+    started = time.perf_counter()
+    p = _parse(problem)
+    deadline = _deadline(p, time_limit_s)
+    cap = p.free_capacity()
+    prof = _profiles(cap)
+    sets = _choose_sets(p, cap, prof)
+    lower_bound = sets.lower_bound
+    plan = _fit_slot_by_slot(p, cap, prof, sets)
+    if plan is None:
+        plan = _fit_exact(p, cap, prof, sets, deadline)
+    optimal = plan is not None
+    if plan is None:
+        plan, lower_bound, optimal = _solve_full(p, cap, prof, lower_bound, deadline, warm_start)
+    assignments = {
+        did: {p.slots[s]: p.workshops[plan[d][s]] for s in range(len(p.slots))}
+        for d, did in enumerate(p.delegates)
+    }
+    stats = _stats(p, plan, lower_bound, optimal, time.perf_counter() - started)
+    return {"assignments": assignments, "stats": stats}
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line: read INPUT.json, print the assignment as JSON; 2 on bad input."""
+    parser = argparse.ArgumentParser(
+        prog="python -m carousels.rotation",
+        description="Assign delegates to carousel workshops across rotation slots.")
+    parser.add_argument("input", help="problem as JSON (slots, workshops, delegates, fixed)")
+    parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                        help="time limit for the exact fallbacks (default: the input's or 60)")
+    args = parser.parse_args(argv)
+    try:
+        if args.time_limit is not None and not (args.time_limit > 0
+                                                and math.isfinite(args.time_limit)):
+            raise _fail("--time-limit must be a positive number of seconds")
+        try:
+            with open(args.input, encoding="utf-8") as handle:
+                problem = json.load(handle)
+        except OSError as error:
+            raise _fail(f"cannot read {args.input}: {error.strerror or error}") from error
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise _fail(f"{args.input} is not valid JSON: {error}", "malformed_json") from error
+        result = assign(problem, time_limit_s=args.time_limit)
+    except RotationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    json.dump(result, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

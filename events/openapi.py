@@ -1,0 +1,208 @@
+"""The OpenAPI 3.1 description of /api/v1, kept beside the routes and tested against them."""
+
+from __future__ import annotations
+
+from copy import deepcopy
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+BOOL = {"type": "boolean"}
+
+
+def _obj(props: dict, required: list[str] | None = None) -> dict:
+    schema = {"type": "object", "properties": props}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = {
+    "400": {"$ref": "#/components/responses/Error"},
+    "401": {"$ref": "#/components/responses/Error"},
+    "403": {"$ref": "#/components/responses/Error"},
+    "404": {"$ref": "#/components/responses/Error"},
+}
+SLUG = {"name": "slug", "in": "path", "required": True, "schema": STR}
+
+
+def _id(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": INT}
+
+
+def _op(summary: str, responses: dict, *, body: dict | None = None, params=None, extra=()) -> dict:
+    op = {"summary": summary, "parameters": list(params or []), "responses": dict(responses)}
+    for code in ("400", "401", "403", "404", *extra):
+        op["responses"].setdefault(code, {"$ref": "#/components/responses/Error"})
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return op
+
+
+def _list_and_create(noun: str, schema: str, params) -> dict:
+    return {
+        "get": _op(f"List {noun}s", {"200": _json({"type": "array", "items": _ref(schema)},
+                                                   f"The {noun}s")}, params=params),
+        "post": _op(f"Add a {noun}", {"201": _json(_ref(schema), f"The new {noun}")},
+                    body=_ref(schema + "Input"), params=params, extra=("409", "415", "422")),
+    }
+
+
+_SCHEMAS = {
+    "Error": _obj({"error": STR, "code": STR, "details": {"type": "array", "items": {}}},
+                  ["error", "details"]),
+    "ConferenceInput": _obj(
+        {"slug": STR, "name": STR, "tagline": STR, "starts_on": {"type": "string", "format": "date"},
+         "ends_on": {"type": "string", "format": "date"},
+         "timezone": {"type": "string", "description": "IANA zone, default Europe/London"},
+         "venue": STR, "published": BOOL},
+        ["slug", "name", "starts_on", "ends_on"],
+    ),
+    "RoomInput": _obj({"name": STR, "capacity": INT, "step_free": BOOL, "hearing_loop": BOOL},
+                      ["name", "capacity"]),
+    "SpeakerInput": _obj({"name": STR, "honours": STR, "organisation": STR, "bio": STR}, ["name"]),
+    "SessionInput": _obj(
+        {"title": STR,
+         "kind": {"type": "string",
+                  "enum": ["keynote", "plenary", "carousel", "world_cafe", "break", "other"]},
+         "description": STR, "room_id": {"type": ["integer", "null"]},
+         "starts_at": {"type": "string", "description": "ISO 8601; without offset = conference zone"},
+         "ends_at": {"type": "string"}, "speaker_ids": {"type": "array", "items": INT},
+         "capacity": {"type": ["integer", "null"]},
+         "status": {"type": "string", "enum": ["scheduled", "cancelled"]}},
+        ["title", "starts_at", "ends_at"],
+    ),
+    "AccessNeeds": _obj({"step_free": BOOL, "hearing_loop": BOOL, "other": STR}),
+    "DelegateInput": _obj(
+        {"name": STR, "email": {"type": "string", "format": "email"}, "organisation": STR,
+         "role": STR, "region": STR, "access_needs": _ref("AccessNeeds"), "dietary": STR,
+         "slack_user_id": {"type": ["string", "null"]}},
+        ["name", "email"],
+    ),
+}
+_SCHEMAS["Conference"] = _obj(
+    {"id": INT, **_SCHEMAS["ConferenceInput"]["properties"], "version": INT}, ["id", "slug"]
+)
+_SCHEMAS["Room"] = _obj({"id": INT, **_SCHEMAS["RoomInput"]["properties"]}, ["id"])
+_SCHEMAS["Speaker"] = _obj({"id": INT, **_SCHEMAS["SpeakerInput"]["properties"]}, ["id"])
+_SCHEMAS["Session"] = _obj(
+    {"id": INT, **_SCHEMAS["SessionInput"]["properties"], "room": {"type": ["string", "null"]},
+     "sequence": INT, "changes": {"type": "array", "items": STR}},
+    ["id", "title", "starts_at", "ends_at", "status"],
+)
+_SCHEMAS["Delegate"] = _obj(
+    {"id": INT, **_SCHEMAS["DelegateInput"]["properties"], "status": STR,
+     "link": {"type": "string", "format": "uri"}},
+    ["id", "name", "email", "link"],
+)
+
+_SESSION = [SLUG, _id("session_id")]
+_DELEGATE = [SLUG, _id("delegate_id")]
+
+_PATHS = {
+    "/conferences": {
+        "get": _op("List the conferences you manage",
+                   {"200": _json({"type": "array", "items": _ref("Conference")}, "Conferences")}),
+        "post": _op("Create a conference (you become its organiser)",
+                    {"201": _json(_ref("Conference"), "The new conference")},
+                    body=_ref("ConferenceInput"), extra=("409", "415", "422")),
+    },
+    "/conferences/{slug}": {
+        "get": _op("Get a conference", {"200": _json(_ref("Conference"), "The conference")},
+                   params=[SLUG]),
+        "patch": _op("Change a conference", {"200": _json(_ref("Conference"), "Changed")},
+                     body=_ref("ConferenceInput"), params=[SLUG], extra=("415", "422")),
+    },
+    "/conferences/{slug}/rooms": _list_and_create("room", "Room", [SLUG]),
+    "/conferences/{slug}/speakers": _list_and_create("speaker", "Speaker", [SLUG]),
+    "/conferences/{slug}/sessions": _list_and_create("session", "Session", [SLUG]),
+    "/conferences/{slug}/sessions/{session_id}": {
+        "get": _op("Get a session", {"200": _json(_ref("Session"), "The session")},
+                   params=_SESSION),
+        "patch": _op(
+            "Change a session (move, re-room, cancel); `changes` names what changed",
+            {"200": _json(_ref("Session"), "The changed session")},
+            body=_ref("SessionInput"), params=_SESSION, extra=("409", "415", "422"),
+        ),
+        "delete": _op("Remove a session", {"204": {"description": "Removed"}}, params=_SESSION),
+    },
+    "/conferences/{slug}/delegates": {
+        "get": _op(
+            "List and search delegates (X-Total-Count has the total)",
+            {"200": _json({"type": "array", "items": _ref("Delegate")}, "Delegates")},
+            params=[SLUG] + [
+                {"name": n, "in": "query", "required": False, "schema": s}
+                for n, s in (("q", STR), ("organisation", STR), ("role", STR),
+                             ("access", {"type": "string",
+                                         "enum": ["step_free", "hearing_loop", "other", "any"]}),
+                             ("limit", INT), ("offset", INT))
+            ],
+        ),
+        "post": _op("Register a delegate", {"201": _json(_ref("Delegate"), "The new delegate")},
+                    body=_ref("DelegateInput"), params=[SLUG], extra=("409", "415", "422")),
+    },
+    "/conferences/{slug}/delegates/{delegate_id}": {
+        "get": _op("Get a delegate", {"200": _json(_ref("Delegate"), "The delegate")},
+                   params=_DELEGATE),
+        "patch": _op("Change a delegate", {"200": _json(_ref("Delegate"), "Changed")},
+                     body=_ref("DelegateInput"), params=_DELEGATE, extra=("409", "415", "422")),
+    },
+    "/conferences/{slug}/delegates/import": {
+        "post": {
+            "summary": "Import delegates from CSV, all or nothing (?dry_run=1 to preview)",
+            "parameters": [SLUG, {"name": "dry_run", "in": "query", "required": False,
+                                  "schema": STR}],
+            "requestBody": {"required": True,
+                            "content": {"text/csv": {"schema": {"type": "string"}}}},
+            "responses": {
+                "201": _json(_obj({"created": INT, "total": INT}), "Imported"),
+                "200": _json(_obj({"dry_run": BOOL, "would_create": INT}), "Dry run"),
+                "422": {"$ref": "#/components/responses/Error"},
+                **ERRORS,
+                "415": {"$ref": "#/components/responses/Error"},
+            },
+        }
+    },
+    "/conferences/{slug}/delegates.csv": {
+        "get": {
+            "summary": "Export delegates as CSV (re-importable)",
+            "parameters": [SLUG],
+            "responses": {"200": {"description": "CSV",
+                                  "content": {"text/csv": {"schema": {"type": "string"}}}},
+                          **ERRORS},
+        }
+    },
+}
+
+
+def spec() -> dict:
+    """Return the OpenAPI document (a fresh copy, so callers may extend it)."""
+    return deepcopy({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Convenor API",
+            "version": "1.0.0",
+            "description": "Programme, delegates and allocations for Convenor conferences. "
+            "Authenticate with `Authorization: Bearer <token>` "
+            "(`flask --app app create-organiser` prints one).",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": _PATHS,
+        "components": {
+            "schemas": _SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {"Error": _json(_ref("Error"), "An error with details")},
+        },
+    })
+
+
+#: Other features add their paths here at import time (path -> operations).
+EXTRA_PATHS = _PATHS
