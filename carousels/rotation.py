@@ -403,9 +403,9 @@ def _choose_sets(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]]) 
     from ortools.graph.python import min_cost_flow
 
     n_slots, n_work, n_del = len(p.slots), len(p.workshops), len(p.delegates)
-    seats_needed = sum(n_slots - len(f) for f in p.fixed)
+    open_seats = sum(n_slots - len(f) for f in p.fixed)
     # Lexicographic tie-break: any difference in real cost outweighs all fill costs.
-    scale = (_FILL_STEPS - 1) * max(1, n_del * n_slots - seats_needed) + 1
+    scale = (_FILL_STEPS - 1) * open_seats + 1
     by_profile: dict[frozenset[int], list[int]] = defaultdict(list)
     for w in range(n_work):
         if prof[w]:
@@ -490,8 +490,7 @@ def _choose_sets(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]]) 
     runs: dict[tuple[int, int], int] = defaultdict(int)
     for arc, w, s in run_arcs:
         runs[w, s] += int(flows[arc])
-    bound = sum(p.cost(d, w) for d in range(n_del) for w in p.fixed[d].values())
-    bound += int(flow.optimal_cost()) // scale
+    bound = sum(p.cost(d, w) for d in range(n_del) for w in [*chosen[d], *p.fixed[d].values()])
     return _Sets(chosen, runs, bound)
 
 

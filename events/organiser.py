@@ -35,6 +35,17 @@ from .models import Conference
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
 PAGE_SIZE = 50
 
+#: (endpoint, label) pairs that features add to the organiser's sub-navigation; each endpoint
+#: takes the conference ``slug``.
+ORGANISER_NAV: list[tuple[str, str]] = []
+#: Templates that features add to the organiser's conference overview (get ``conference``).
+DASHBOARD_PANELS: list[str] = []
+
+
+@bp.app_context_processor
+def _organiser_nav():
+    return {"extra_nav": ORGANISER_NAV}
+
 
 def manager_required(view):
     """Load ``slug`` into ``g.conference``; 404 if unknown, 403 unless the user manages it."""
@@ -111,7 +122,7 @@ def dashboard(conference: Conference):
     """Show a conference at a glance."""
     sessions = services.programme_sessions(conference)
     return render_template("organiser/dashboard.html", conference=conference, sessions=sessions,
-                           delegate_count=conference.delegates.count())
+                           delegate_count=conference.delegates.count(), panels=DASHBOARD_PANELS)
 
 
 @bp.route("/<slug>/settings", methods=["GET", "POST"])

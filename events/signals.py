@@ -16,3 +16,20 @@ programme_changed = _signals.signal("programme-changed")
 
 #: Delegates were added by hand or by import. kwargs: ``count``.
 delegates_changed = _signals.signal("delegates-changed")
+
+#: A delegate was checked in (or out). kwargs: ``delegate``, ``checkin`` (the record), ``list_name``.
+delegate_checked_in = _signals.signal("delegate-checked-in")
+
+#: A cafe table plan or carousel assignment was published. kwargs: ``kind`` ("cafe" or
+#: "carousel"), ``session`` (the programme Session), ``version`` (the plan's version number),
+#: ``per_delegate`` (dict delegate_id -> list of plain dicts describing their seats).
+allocation_published = _signals.signal("allocation-published")
+
+#: A cafe or carousel round/slot is starting. kwargs: ``kind``, ``session``, ``number`` (1-based),
+#: ``per_delegate`` (dict delegate_id -> plain dict with where they go: table/workshop, room,
+#: host or leader, question/title).
+round_starting = _signals.signal("round-starting")
+
+#: An organiser made an announcement. kwargs: ``announcement`` (plain dict with id, text,
+#: created_at ISO).
+announcement_made = _signals.signal("announcement-made")

@@ -14,6 +14,12 @@ from .models import Conference
 
 bp = Blueprint("views", __name__)
 
+#: Templates that features add to the delegate page, rendered in order with ``delegate``,
+#: ``conference`` and whatever the DELEGATE_CONTEXT callables return.
+DELEGATE_PANELS: list[str] = []
+#: Callables ``(delegate) -> dict`` adding template variables to the delegate page.
+DELEGATE_CONTEXT: list = []
+
 
 def public_conference(slug: str) -> Conference:
     """Return a published conference, or any conference its own organiser previews; else 404."""
@@ -91,8 +97,11 @@ def delegate_page(token):
         abort(404)
     conference = delegate.conference
     sessions = services.programme_sessions(conference)
+    extra: dict = {}
+    for provide in DELEGATE_CONTEXT:
+        extra.update(provide(delegate))
     response = render_template("events/delegate.html", conference=conference, delegate=delegate,
-                               sessions=sessions)
+                               sessions=sessions, panels=DELEGATE_PANELS, **extra)
     return response, 200, {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex",
                            "Referrer-Policy": "no-referrer"}
 
