@@ -41,7 +41,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = [
     "RotationError",
@@ -625,16 +625,14 @@ class _Group:
 
 def _solve_grouped(
     p: _Problem, cap: list[list[int]], prof: list[frozenset[int]], groups: list[_Group],
-    deadline: float, *, costs: bool, lower_bound: int = 0,
-    hint: Mapping[tuple[int, int, int], int] | None = None,
-) -> tuple[str, list[dict[int, int]] | None, float]:
-    """Solve the grouped three-index model with CP-SAT; return (status, plan, bound)."""
+    deadline: float,
+) -> list[dict[int, int]] | None:
+    """Fit groups into slots with CP-SAT; return the plan, or None if none is found."""
     from ortools.sat.python import cp_model
 
     model = cp_model.CpModel()
     x: dict[tuple[int, int, int], cp_model.IntVar] = {}
     by_run: dict[tuple[int, int], list[cp_model.IntVar]] = defaultdict(list)
-    terms: list[tuple[int, cp_model.IntVar]] = []
     for g, group in enumerate(groups):
         size = len(group.members)
         by_slot: dict[int, list[cp_model.IntVar]] = defaultdict(list)
@@ -651,38 +649,85 @@ def _solve_grouped(
                 model.add(sum(row) == size)
             elif len(row) > 1:
                 model.add(sum(row) <= size)
-            if costs:
-                price = p.cost(group.members[0], w)
-                terms.extend((price, var) for var in row)
         for s in group.free:
             model.add(sum(by_slot[s]) == size)
     for (w, s), row in by_run.items():
         model.add(sum(row) <= cap[w][s])
-    if costs:
-        objective = sum(c * v for c, v in terms)
-        model.add(objective >= lower_bound)
-        model.minimize(objective)
-    if hint:
-        for key, var in x.items():
-            model.add_hint(var, hint.get(key, 0))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, deadline - time.monotonic())
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = 0
-    status = solver.solve(model)
-    if status == cp_model.INFEASIBLE:
-        return "infeasible", None, math.inf
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return "unknown", None, float(lower_bound)
+    if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    return _unfold(p, groups, {key: solver.value(var) for key, var in x.items()})
+
+
+def _unfold(p: _Problem, groups: list[_Group],
+            values: Mapping[tuple[int, int, int], int]) -> list[dict[int, int]]:
+    """Turn grouped counts x[group, workshop, slot] into one schedule per delegate."""
     plan = [dict(f) for f in p.fixed]
     for g, group in enumerate(groups):
-        counts = {(w, s): solver.value(x[g, w, s]) for w in group.works for s in group.free
-                  if (g, w, s) in x}
+        counts = {(w, s): values[g, w, s] for w in group.works for s in group.free
+                  if (g, w, s) in values}
         for d, schedule in zip(group.members, _split(group.free, group.works, counts,
                                                       len(group.members)), strict=True):
             plan[d].update(schedule)
-    bound = solver.best_objective_bound if costs else 0.0
-    return ("optimal" if status == cp_model.OPTIMAL else "feasible"), plan, bound
+    return plan
+
+
+def _solve_mip(
+    p: _Problem, cap: list[list[int]], prof: list[frozenset[int]], groups: list[_Group],
+    deadline: float, lower_bound: int, hint: Mapping[tuple[int, int, int], int] | None,
+) -> tuple[str, list[dict[int, int]] | None, float]:
+    """Solve the grouped three-index model as a MIP; return (status, plan, bound).
+
+    CBC through OR-Tools: its LP bound is tight on this model where CP-SAT's search
+    stalls, and unlike OR-Tools' bundled HiGHS it prints nothing on stdout.
+    """
+    from ortools.linear_solver import pywraplp
+
+    solver = pywraplp.Solver.CreateSolver("CBC")
+    x: dict[tuple[int, int, int], Any] = {}
+    by_run: dict[tuple[int, int], list[Any]] = defaultdict(list)
+    objective = solver.Objective()
+    for g, group in enumerate(groups):
+        size = len(group.members)
+        by_slot: dict[int, list[Any]] = defaultdict(list)
+        for w in group.works:
+            price = p.cost(group.members[0], w)
+            row = []
+            for s in group.free:
+                if s in prof[w]:
+                    var = solver.IntVar(0, min(size, cap[w][s]), "")
+                    objective.SetCoefficient(var, price)
+                    x[g, w, s] = var
+                    row.append(var)
+                    by_slot[s].append(var)
+                    by_run[w, s].append(var)
+            if len(row) > 1:
+                solver.Add(solver.Sum(row) <= size)
+        for s in group.free:
+            solver.Add(solver.Sum(by_slot[s]) == size)
+    for (w, s), row in by_run.items():
+        solver.Add(solver.Sum(row) <= cap[w][s])
+    objective.SetMinimization()
+    fixed_cost = sum(p.cost(d, w) for d in range(len(p.delegates)) for w in p.fixed[d].values())
+    # The flow bound is valid here too; stating it lets the search stop as soon as it is met.
+    solver.Add(solver.Sum([objective.GetCoefficient(v) * v for v in x.values()])
+               >= lower_bound - fixed_cost)
+    if hint:
+        keys = list(x)
+        solver.SetHint([x[k] for k in keys], [float(hint.get(k, 0)) for k in keys])
+    solver.SetTimeLimit(max(50, int(1000 * (deadline - time.monotonic()))))
+    status = solver.Solve()
+    if status == solver.INFEASIBLE:
+        return "infeasible", None, math.inf
+    if status not in (solver.OPTIMAL, solver.FEASIBLE):
+        return "unknown", None, float(lower_bound)
+    values = {key: round(var.solution_value()) for key, var in x.items()}
+    bound = fixed_cost + objective.BestBound()
+    plan = _unfold(p, groups, values)
+    return ("optimal" if status == solver.OPTIMAL else "feasible"), plan, bound
 
 
 def _fit_exact(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]], sets: _Sets,
@@ -696,8 +741,7 @@ def _fit_exact(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]], se
             groups[frozenset(chosen), free].append(d)
     model = [_Group(members, sorted(free), sorted(works), exact=True)
              for (works, free), members in groups.items()]
-    status, plan, _ = _solve_grouped(p, cap, prof, model, deadline, costs=False)
-    return plan if status in ("optimal", "feasible") else None
+    return _solve_grouped(p, cap, prof, model, deadline)
 
 
 def _solve_full(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]], lower_bound: int,
@@ -726,18 +770,17 @@ def _solve_full(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]], l
                 if not isinstance(previous, Mapping):
                     continue
                 for s in group.free:
-                    w = p.workshop_index.get(previous.get(p.slots[s], ""))
+                    wid = previous.get(p.slots[s])
+                    w = p.workshop_index.get(wid) if isinstance(wid, str) else None
                     if w is not None:
                         hint[g, w, s] += 1
-    status, plan, bound = _solve_grouped(p, cap, prof, model, deadline, costs=True,
-                                         lower_bound=lower_bound, hint=hint)
+    status, plan, bound = _solve_mip(p, cap, prof, model, deadline, lower_bound, hint)
     if plan is None:
         if status == "infeasible":
             raise _fail("no assignment exists: the workshops' runs cannot be arranged so that "
                         "every delegate attends a different workshop in every slot", "infeasible")
         raise RotationTimeout("no assignment was found within the time limit")
-    fixed_cost = sum(p.cost(d, w) for d in range(len(p.delegates)) for w in p.fixed[d].values())
-    bound_total = max(lower_bound, fixed_cost + math.ceil(bound - 1e-6))
+    bound_total = max(lower_bound, math.ceil(bound - 1e-6))
     return plan, bound_total, status == "optimal"
 
 
@@ -811,6 +854,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("input", help="problem as JSON (slots, workshops, delegates, fixed)")
     parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                         help="time limit for the exact fallbacks (default: the input's or 60)")
+    def refuse(message: str) -> NoReturn:
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+    parser.error = refuse  # type: ignore[method-assign]  # one line, not usage + error
     args = parser.parse_args(argv)
     try:
         if args.time_limit is not None and not (args.time_limit > 0
@@ -825,7 +873,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise _fail(f"{args.input} is not valid JSON: {error}", "malformed_json") from error
         result = assign(problem, time_limit_s=args.time_limit)
     except RotationError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print("error: " + " ".join(str(error).split()), file=sys.stderr)
         return 2
     json.dump(result, sys.stdout, indent=1)
     sys.stdout.write("\n")

@@ -18,8 +18,8 @@ from .services import hash_token
 SLUG = "trust-leaders-2027"
 DAY = date(2027, 3, 11)
 TZ = ZoneInfo("Europe/London")
-ORGANISER_EMAIL = "organiser@convenor.test"
-DOOR_EMAIL = "door@convenor.test"
+ORGANISER_EMAIL = "organiser@example.org"
+DOOR_EMAIL = "door@example.org"
 
 ROOMS = [
     # name, seats, step-free, hearing loop
@@ -148,6 +148,7 @@ def _at(hhmm: str) -> datetime:
 
 def demo_delegates(rng: random.Random, count: int = 300, trusts: int = 40) -> list[dict]:
     """Return ``count`` realistic delegates from ``trusts`` trusts of uneven size."""
+    trusts = max(1, min(trusts, count // 2))
     words = rng.sample(TRUST_WORDS, trusts)
     names = [f"{w} {rng.choice(TRUST_KINDS)}" for w in words]
     weights = [1 / (i + 1) ** 0.6 for i in range(trusts)]

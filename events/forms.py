@@ -16,6 +16,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from .models import SESSION_KINDS
@@ -74,7 +75,7 @@ class SpeakerForm(FlaskForm):
 
 class SessionForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=300)])
-    kind = SelectField("Kind", choices=[(k, KIND_LABELS[k]) for k in SESSION_KINDS])
+    kind = SelectField("Kind", choices=[SelectChoice(k, KIND_LABELS[k]) for k in SESSION_KINDS])
     starts_at = DateTimeLocalField(
         "Starts", format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
     )

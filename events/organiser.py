@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from . import importers, services, timetable
 from .errors import ConvenorError
@@ -252,11 +253,11 @@ def sessions(conference: Conference):
 
 def _session_form(conference: Conference, session=None) -> SessionForm:
     form = SessionForm(obj=session)
-    form.room_id.choices = [("", "No room / several rooms")] + [
-        (r.id, f"{r.name} ({r.capacity} seats{', step-free' if r.step_free else ''})")
+    form.room_id.choices = [SelectChoice("", "No room / several rooms")] + [
+        SelectChoice(r.id, f"{r.name} ({r.capacity} seats{', step-free' if r.step_free else ''})")
         for r in conference.rooms
     ]
-    form.speaker_ids.choices = [(s.id, s.display_name) for s in conference.speakers]
+    form.speaker_ids.choices = [SelectChoice(s.id, s.display_name) for s in conference.speakers]
     if request.method == "GET" and session is not None:
         form.starts_at.data = conference.local(session.starts_at).replace(tzinfo=None)
         form.ends_at.data = conference.local(session.ends_at).replace(tzinfo=None)
@@ -302,7 +303,7 @@ def edit_session(conference: Conference, session_id: int):
                                                 else " (nothing changed)."), "success")
             return redirect(url_for(".sessions", slug=conference.slug))
     return render_template("organiser/form.html", form=form, title=f"Edit “{session.title}”",
-                           conference=conference, session=session,
+                           conference=conference, edited_session=session,
                            confirm=ConfirmForm()), 422 if form.errors else 200
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
@@ -122,6 +123,15 @@ def register_filters(app) -> None:
         from .forms import KIND_LABELS
 
         return KIND_LABELS.get(kind, kind)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_template(
+            "error.html",
+            title="This form expired",
+            message="For your security the form could not be sent. Go back, reload the page "
+            "and submit it again.",
+        ), 400
 
     @app.errorhandler(HTTPException)
     def http_error(exc):

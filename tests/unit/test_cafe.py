@@ -217,7 +217,7 @@ def test_replan_keeps_rounds_already_run() -> None:
         "tables": [{"id": f"T{t}", "capacity": 6, "host": f"d{t}", "step_free": t < 3}
                    for t in range(10)],
         "delegates": [{"id": f"d{i}", "organisation": f"Trust {i % 9}",
-                       "needs_step_free": i % 17 == 5} for i in range(56)],
+                       "needs_step_free": i % 17 == 12} for i in range(56)],
     }
     first = cafe.allocate(problem, time_limit_s=5)["rounds"]
     fixed = [{"round": r + 1, "table": tid, "delegate": d}
