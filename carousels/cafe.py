@@ -873,7 +873,8 @@ def _solve(inst: _Instance, rng: random.Random, deadline: float) -> list[list[in
         return best
     tabu: dict[tuple[int, int, int], int] = {}
     stall_limit = 200 + 40 * sum(sum(f) for f in search.free) // max(1, len(search.rounds_open))
-    it = last_gain = 0
+    it = last_gain = restarts = 0
+    max_restarts = 40
     pending: list[tuple[int, int]] = []
     per_round = sum(sum(f) for f in search.free) // len(search.rounds_open)
     batch = max(1, 4000 // max(1, per_round))
@@ -916,11 +917,15 @@ def _solve(inst: _Instance, rng: random.Random, deadline: float) -> list[list[in
             search.apply(best_moves[rng.randrange(len(best_moves))], it, tabu)
         cost = search.cost()
         if cost < best_cost:
-            best_cost, last_gain = cost, it
+            best_cost, last_gain, restarts = cost, it, 0
             best = [row[:] for row in search.seats]
             if optimal():
                 break
         elif it - last_gain > stall_limit:
+            restarts += 1
+            if restarts > max_restarts:
+                # Long without progress: most likely optimal already, or close to it.
+                break
             search = _Search(inst, best, rng)
             search.perturb(max(2, len(search.rounds_open) * 2))
             tabu.clear()

@@ -267,7 +267,7 @@ BAD: list[tuple[str, Any, str]] = [
     ("host_twice", with_(lambda p: p["tables"][1].update(host="d1")),
      "Delegate d1 cannot host two tables (T1 and T2)."),
     ("fixed_over_capacity", with_(lambda p: p.update(fixed=[
-        {"round": 2, "table": "T2", "delegate": f"d{i}"} for i in range(2, 7)])),
+        {"round": 2, "table": "T2", "delegate": f"d{i}"} for i in range(6, 11)])),
      "Table T2 has 5 fixed seats in round 2 (counting its host) but capacity 4."),
     ("fixed_conflict", with_(lambda p: p.update(fixed=[
         {"round": 1, "table": "T2", "delegate": "d3"},
