@@ -42,6 +42,7 @@ from typing import Any
 __all__ = ["CafeInputError", "allocate", "check", "main", "score", "validate"]
 
 DEFAULT_TIME_LIMIT_S = 10.0
+_SMALL_BATCH = 12
 
 
 class CafeInputError(ValueError):
@@ -572,7 +573,7 @@ def _affine(inst: _Instance) -> list[list[int]] | None:
     Returns only the rounds it can build (the rest are left to the greedy pass).
     """
     q, k = inst.t, inst.capacity[0]
-    if any(c != k for c in inst.capacity) or k < 2 or q < 2:
+    if any(c != k for c in inst.capacity) or not 2 <= k <= q or inst.n == 0:
         return None
     hosts = {h: t for t, h in enumerate(inst.host) if h >= 0}
     if any(inst.pinned[r] != hosts for r in range(inst.rounds)):
@@ -874,10 +875,12 @@ def _solve(inst: _Instance, rng: random.Random, deadline: float) -> list[list[in
     tabu: dict[tuple[int, int, int], int] = {}
     stall_limit = 200 + 40 * sum(sum(f) for f in search.free) // max(1, len(search.rounds_open))
     it = last_gain = restarts = 0
-    max_restarts = 40
+    max_restarts = 8
     pending: list[tuple[int, int]] = []
     per_round = sum(sum(f) for f in search.free) // len(search.rounds_open)
     batch = max(1, 4000 // max(1, per_round))
+    if per_round <= 64:
+        batch = min(batch, _SMALL_BATCH)
     whole = per_round <= 64
 
     def optimal() -> bool:

@@ -396,6 +396,36 @@ class _Sets:
     chosen: list[list[int]]
     runs: dict[tuple[int, int], int]
     lower_bound: int
+    #: Scale of real costs in the flow (its costs are real cost x scale + fill cost).
+    scale: int = 1
+    #: The solved flow network (tails, heads, capacities, costs, flows, choice arcs),
+    #: kept to price choices by reduced cost if the full model is needed.
+    network: tuple[Any, ...] = ()
+
+    def reduced_costs(self) -> dict[tuple[int, int], int]:
+        """Return the flow's reduced cost of every (delegate, workshop) choice arc.
+
+        Shortest-path distances in the residual network are optimal node potentials.
+        Any schedule that uses an unchosen arc with reduced cost rc costs at least
+        lower_bound + (rc - scale + 1) / scale, which lets the full model drop such arcs.
+        """
+        import numpy as np
+
+        tails, heads, caps, costs, flows, choice_arcs = self.network
+        forward, backward = flows < caps, flows > 0
+        from_ = np.concatenate([tails[forward], heads[backward]])
+        to = np.concatenate([heads[forward], tails[backward]])
+        price = np.concatenate([costs[forward], -costs[backward]])
+        dist = np.zeros(int(max(tails.max(initial=0), heads.max(initial=0))) + 1,
+                        dtype=np.int64)
+        for _ in range(len(dist)):  # Bellman-Ford; no negative cycle at an optimum
+            relaxed = dist.copy()
+            np.minimum.at(relaxed, to, dist[from_] + price)
+            if np.array_equal(relaxed, dist):
+                break
+            dist = relaxed
+        return {(d, w): int(costs[arc] + dist[tails[arc]] - dist[heads[arc]])
+                for arc, d, w in choice_arcs}
 
 
 def _choose_sets(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]]) -> _Sets:
@@ -491,7 +521,10 @@ def _choose_sets(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]]) 
     for arc, w, s in run_arcs:
         runs[w, s] += int(flows[arc])
     bound = sum(p.cost(d, w) for d in range(n_del) for w in [*chosen[d], *p.fixed[d].values()])
-    return _Sets(chosen, runs, bound)
+    network = (np.array(tails, dtype=np.int64), np.array(heads, dtype=np.int64),
+               np.array(caps, dtype=np.int64), np.array(costs, dtype=np.int64),
+               np.asarray(flows, dtype=np.int64), choice_arcs)
+    return _Sets(chosen, runs, bound, scale, network)
 
 
 class _Matcher:
@@ -744,44 +777,78 @@ def _fit_exact(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]], se
     return _solve_grouped(p, cap, prof, model, deadline)
 
 
-def _solve_full(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]], lower_bound: int,
+def _solve_full(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]], sets: _Sets,
                 deadline: float, warm_start: Mapping[str, Mapping[str, str]] | None,
                 ) -> tuple[list[dict[int, int]], int, bool]:
-    """Solve the whole problem grouped by identical preferences (stage 4)."""
+    """Solve the whole problem grouped by identical preferences (stage 4).
+
+    Rounds widen a window Δ: only choices whose reduced cost in the flow allows a total
+    of at most bound + Δ are modelled. A round whose optimum is within the window is the
+    global optimum; one without a solution in the window raises the lower bound.
+    """
     n_slots = len(p.slots)
-    groups: dict[tuple[tuple[int, ...], tuple[tuple[int, int], ...]], list[int]] = defaultdict(
-        list)
-    for d in range(len(p.delegates)):
-        if len(p.fixed[d]) < n_slots:
-            groups[p.prefs[d], tuple(sorted(p.fixed[d].items()))].append(d)
-    model: list[_Group] = []
-    for (_, fixed), members in groups.items():
-        free = [s for s in range(n_slots) if s not in dict(fixed)]
-        taken = {w for _, w in fixed}
-        works = [w for w in range(len(p.workshops))
-                 if w not in taken and any(s in prof[w] for s in free)]
-        model.append(_Group(members, free, works, exact=False))
-    hint: dict[tuple[int, int, int], int] | None = None
+    base = sets.lower_bound
+    reduced = sets.reduced_costs()
+    steepest = max(reduced.values(), default=0)
+    lower = base
+    best: tuple[int, list[dict[int, int]]] | None = None
+    hint_plan: list[dict[int, int]] | None = None
     if warm_start:
-        hint = defaultdict(int)
-        for g, group in enumerate(model):
-            for d in group.members:
-                previous = warm_start.get(p.delegates[d])
-                if not isinstance(previous, Mapping):
-                    continue
-                for s in group.free:
-                    wid = previous.get(p.slots[s])
-                    w = p.workshop_index.get(wid) if isinstance(wid, str) else None
-                    if w is not None:
-                        hint[g, w, s] += 1
-    status, plan, bound = _solve_mip(p, cap, prof, model, deadline, lower_bound, hint)
-    if plan is None:
-        if status == "infeasible":
+        hint_plan = [dict(p.fixed[d]) for d in range(len(p.delegates))]
+        for d, did in enumerate(p.delegates):
+            previous = warm_start.get(did)
+            if isinstance(previous, Mapping):
+                for s, sid in enumerate(p.slots):
+                    wid = previous.get(sid)
+                    if isinstance(wid, str) and wid in p.workshop_index:
+                        hint_plan[d].setdefault(s, p.workshop_index[wid])
+    window = 0
+    while True:
+        limit = sets.scale * (window + 1)
+        everything = steepest < limit
+        groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+        for d in range(len(p.delegates)):
+            if len(p.fixed[d]) < n_slots:
+                allowed = frozenset(w for w in range(len(p.workshops))
+                                    if reduced.get((d, w), limit) < limit)
+                groups[p.prefs[d], tuple(sorted(p.fixed[d].items())), allowed].append(d)
+        model: list[_Group] = []
+        for (_, fixed, allowed), members in groups.items():
+            free = [s for s in range(n_slots) if s not in dict(fixed)]
+            model.append(_Group(members, free, sorted(allowed), exact=False))
+        hint: dict[tuple[int, int, int], int] | None = None
+        if hint_plan is not None:
+            hint = defaultdict(int)
+            for g, group in enumerate(model):
+                for d in group.members:
+                    for s in group.free:
+                        if s in hint_plan[d]:
+                            hint[g, hint_plan[d][s], s] += 1
+        status, plan, bound = _solve_mip(p, cap, prof, model, deadline, lower, hint)
+        if plan is not None:
+            cost = sum(p.cost(d, w) for d, schedule in enumerate(plan) for w in schedule.values())
+            if best is None or cost < best[0]:
+                best, hint_plan = (cost, plan), plan
+        if status == "optimal" and best is not None and best[0] <= base + window:
+            lower = max(lower, best[0])
+        elif status in ("optimal", "infeasible"):
+            # The window held every schedule costing at most base + window: none does.
+            lower = max(lower, base + window + 1, math.ceil(bound - 1e-6) if everything else 0)
+        else:
+            break
+        if best is not None and best[0] <= lower:
+            break
+        if everything:
+            break
+        window = max(4, 4 * window)
+        if best is not None:
+            window = min(window, best[0] - 1 - base)
+    if best is None:
+        if everything and status == "infeasible":
             raise _fail("no assignment exists: the workshops' runs cannot be arranged so that "
                         "every delegate attends a different workshop in every slot", "infeasible")
         raise RotationTimeout("no assignment was found within the time limit")
-    bound_total = max(lower_bound, math.ceil(bound - 1e-6))
-    return plan, bound_total, status == "optimal"
+    return best[1], min(lower, best[0]), best[0] <= lower
 
 
 def _stats(p: _Problem, plan: list[dict[int, int]], lower_bound: int, optimal: bool,
@@ -834,7 +901,7 @@ def assign(problem: Any, *, time_limit_s: float | None = None,
         plan = _fit_exact(p, cap, prof, sets, deadline)
     optimal = plan is not None
     if plan is None:
-        plan, lower_bound, optimal = _solve_full(p, cap, prof, lower_bound, deadline, warm_start)
+        plan, lower_bound, optimal = _solve_full(p, cap, prof, sets, deadline, warm_start)
     assignments = {
         did: {p.slots[s]: p.workshops[plan[d][s]] for s in range(len(p.slots))}
         for d, did in enumerate(p.delegates)

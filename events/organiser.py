@@ -245,7 +245,7 @@ def sessions(conference: Conference):
     items = services.programme_sessions(conference)
     view = "list" if request.args.get("view") == "list" else "grid"
     return render_template("organiser/sessions.html", conference=conference, sessions=items,
-                           days=timetable.build(items, conference.tz), view=view,
+                           days=timetable.build(items, conference.tz, conference.rooms), view=view,
                            confirm=ConfirmForm(),
                            session_link=lambda s: url_for(".edit_session", slug=conference.slug,
                                                           session_id=s.id))
@@ -263,6 +263,11 @@ def _session_form(conference: Conference, session=None) -> SessionForm:
         form.ends_at.data = conference.local(session.ends_at).replace(tzinfo=None)
         form.speaker_ids.data = [s.id for s in session.speakers]
     return form
+
+
+CHANGE_LABELS = {"starts_at": "time", "ends_at": "time", "room_id": "room", "status": "status",
+                 "speakers": "speakers", "capacity": "seats", "kind": "kind", "title": "title",
+                 "description": "description"}
 
 
 def _session_data(form: SessionForm) -> dict:
@@ -299,8 +304,9 @@ def edit_session(conference: Conference, session_id: int):
         except ConvenorError as exc:
             apply_errors(form, exc)
         else:
-            flash(f"Saved “{session.title}”" + (f" ({', '.join(changes)} changed)." if changes
-                                                else " (nothing changed)."), "success")
+            labels = [CHANGE_LABELS.get(c, c) for c in changes]
+            flash(f"Saved “{session.title}”" + (f": changed {', '.join(dict.fromkeys(labels))}."
+                                                if changes else " (nothing changed)."), "success")
             return redirect(url_for(".sessions", slug=conference.slug))
     return render_template("organiser/form.html", form=form, title=f"Edit “{session.title}”",
                            conference=conference, edited_session=session,

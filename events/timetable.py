@@ -36,17 +36,18 @@ def _floor(moment: datetime, minutes: int) -> datetime:
     return moment.replace(minute=moment.minute - moment.minute % minutes, second=0, microsecond=0)
 
 
-def build(sessions: list, tz: ZoneInfo) -> list[Day]:
+def build(sessions: list, tz: ZoneInfo, all_rooms: list | None = None) -> list[Day]:
     """Group sessions by local day and place them in room columns and 5-minute rows.
 
     Sessions without a room span every column (breaks, carousels spread over many rooms).
+    ``all_rooms`` adds columns for rooms with nothing booked yet (the organiser's planning view).
     """
     by_day: dict[date, list] = {}
     for s in sorted(sessions, key=lambda s: (s.starts_at, s.id or 0)):
         by_day.setdefault(s.starts_at.astimezone(tz).date(), []).append(s)
     days = []
     for day, items in sorted(by_day.items()):
-        rooms = []
+        rooms = list(all_rooms or [])
         for s in items:
             if s.room is not None and s.room not in rooms:
                 rooms.append(s.room)

@@ -377,3 +377,58 @@ def utc(*args) -> datetime:
 
 
 ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+
+# --------------------------------------------------------------------------- live server + browser
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """Start `python app.py` on a free port over a fresh SQLite file; yield a handle.
+
+    The handle has ``url``, ``database_url`` and ``app`` (an in-process app on the same
+    database, for seeding and for checking rows).
+    """
+    from events.extensions import db
+
+    database_url = f"sqlite:///{tmp_path / 'live.db'}"
+    local = _make_app(database_url)
+    with local.app_context():
+        db.create_all()
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=database_url, HOST="127.0.0.1", PORT=str(port),
+               SECRET_KEY="live-test-secret")
+    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([os.sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+
+    class Live:
+        url = f"http://127.0.0.1:{port}"
+        app = local
+
+    Live.database_url = database_url
+    try:
+        if not wait_for_port(port):
+            pytest.fail("the app server did not start: " + (tmp_path / "server.log").read_text())
+        yield Live
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture
+def browser(chromium_path):
+    """A headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()

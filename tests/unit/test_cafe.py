@@ -142,7 +142,7 @@ def problems(draw: st.DrawFn) -> dict[str, Any]:
     return problem
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems())
 def test_every_allocation_keeps_the_hard_rules(problem: dict[str, Any]) -> None:
     result = cafe.allocate(problem, time_limit_s=0.2)
@@ -214,7 +214,7 @@ def test_same_seed_gives_the_same_plan() -> None:
 def test_replan_keeps_rounds_already_run() -> None:
     problem = {
         "rounds": 4,
-        "tables": [{"id": f"T{t}", "capacity": 6, "host": f"d{t}", "step_free": t < 3}
+        "tables": [{"id": f"T{t}", "capacity": 6, "host": f"d{t}", "step_free": t < 5}
                    for t in range(10)],
         "delegates": [{"id": f"d{i}", "organisation": f"Trust {i % 9}",
                        "needs_step_free": i % 17 == 12} for i in range(56)],
@@ -230,7 +230,7 @@ def test_replan_keeps_rounds_already_run() -> None:
         assert {t: set(g) for t, g in result["rounds"][r].items()} == {
             t: set(g) for t, g in first[r].items()}
     assert "d7" not in {d for g in result["rounds"][3].values() for d in g}
-    assert "d7" in result["rounds"][3]["T7"] or result["rounds"][3]["T7"] == []
+    assert "d7" in result["rounds"][2]["T7"]
     # Meetings in the rounds already run count toward repeats.
     assert result["stats"]["repeat_pairs"] == recount(replan, result["rounds"])[0] == 0
 
@@ -240,11 +240,11 @@ def test_check_reports_broken_rules() -> None:
     plan = copy.deepcopy(cafe.allocate(problem)["rounds"])
     assert cafe.check(problem, plan) == []
     plan[0]["T2"].append(plan[0]["T1"].pop(0))  # the host leaves their table
-    plan[1]["T2"].extend(["d5", "d6", "d7", "d8"])  # over capacity, seated twice, step-free
-    plan[2] = {}
+    plan[1]["T2"].extend(["d6", "d7", "d8", "d9"])  # over capacity and seated twice
+    plan[2] = {"T1": ["d1"], "T2": ["d5"]}  # d5 needs step-free; the rest are missing
     found = " ".join(cafe.check(problem, plan))
-    for phrase in ("hosts T1", "over its capacity", "twice", "needs step-free",
-                   "present but not seated"):
+    for phrase in ("d1 hosts T1", "over its capacity", "seats d6 twice",
+                   "d5 needs step-free", "d10 is present but not seated"):
         assert phrase in found
 
 
