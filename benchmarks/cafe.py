@@ -97,6 +97,11 @@ def baseline(problem: dict[str, Any], seed: int = 0) -> list[dict[str, list[Any]
         for d, tid in fixed.get(r, {}).items():
             if d not in seats[tid]:
                 seats[tid].append(d)
+        for people in seats.values():
+            for i, a in enumerate(people):
+                met[a].update(people[:i])
+                for x in people[:i]:
+                    met[x].add(a)
         placed = {d for people in seats.values() for d in people}
         todo = [d["id"] for d in problem["delegates"] if d["id"] not in placed | gone]
         rng.shuffle(todo)
@@ -139,9 +144,15 @@ def instances() -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ("120 delegates: 18 tables of 6-8, 30 trusts, step-free, 5 rounds",
          lambda: conference(120, 18, 7, 5, trusts=30, hosts=False, step_free_share=0.1,
                             seed=120, uneven_tables=True)),
+        ("60 delegates: 10 tables of 6 with hosts, 8 trusts, step-free, 6 rounds",
+         lambda: conference(60, 10, 6, 6, trusts=8, hosts=True, step_free_share=0.05,
+                            seed=60)),
         ("2,000 delegates: 250x8, 200 trusts, step-free, 5 rounds",
          lambda: conference(2000, 250, 8, 5, trusts=200, hosts=False, step_free_share=0.03,
                             seed=2000)),
+        ("1,900 delegates: 250 tables of 7-9 with hosts, 200 trusts, step-free, 5 rounds",
+         lambda: conference(1900, 250, 8, 5, trusts=200, hosts=True, step_free_share=0.03,
+                            seed=2001, uneven_tables=True)),
     ]
 
 

@@ -42,7 +42,6 @@ from typing import Any
 __all__ = ["CafeInputError", "allocate", "check", "main", "score", "validate"]
 
 DEFAULT_TIME_LIMIT_S = 10.0
-_SMALL_BATCH = 12
 
 
 class CafeInputError(ValueError):
@@ -879,8 +878,6 @@ def _solve(inst: _Instance, rng: random.Random, deadline: float) -> list[list[in
     pending: list[tuple[int, int]] = []
     per_round = sum(sum(f) for f in search.free) // len(search.rounds_open)
     batch = max(1, 4000 // max(1, per_round))
-    if per_round <= 64:
-        batch = min(batch, _SMALL_BATCH)
     whole = per_round <= 64
 
     def optimal() -> bool:

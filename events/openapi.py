@@ -83,7 +83,8 @@ _SCHEMAS = {
     "DelegateInput": _obj(
         {"name": STR, "email": {"type": "string", "format": "email"}, "organisation": STR,
          "role": STR, "region": STR, "access_needs": _ref("AccessNeeds"), "dietary": STR,
-         "slack_user_id": {"type": ["string", "null"]}},
+         "slack_user_id": {"type": ["string", "null"]},
+         "status": {"type": "string", "enum": ["active", "cancelled"]}},
         ["name", "email"],
     ),
 }

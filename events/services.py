@@ -212,8 +212,11 @@ def organiser_for_token(raw: str) -> Organiser | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
     if token is None:
         return None
-    token.last_used_at = utcnow()
-    db.session.commit()
+    now = utcnow()
+    # Record use at most every few minutes so that busy API clients do not write on every call.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 300:
+        token.last_used_at = now
+        db.session.commit()
     return token.organiser
 
 
@@ -606,6 +609,11 @@ def delegate_values(data: dict, *, partial: bool = False) -> tuple[dict, list[di
         if slack and not re.fullmatch(r"[UW][A-Z0-9]{2,31}", slack):
             fields.error("slack_user_id", "must look like U01ABCDEF")
         values["slack_user_id"] = slack or None
+    if fields.has("status") and "status" in data:
+        status = fields.text("status", max_len=20) or "active"
+        if status not in ("active", "cancelled"):
+            fields.error("status", "must be active or cancelled")
+        values["status"] = status
     if "access_needs" in data:
         needs = data.get("access_needs")
         if isinstance(needs, str):
