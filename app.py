@@ -80,6 +80,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     cli.register(app)
+    from events import live_views  # live updates: Socket.IO /live, Now & Next, announcements
+    live_views.register(app)
+    from events import feeds  # calendars, frab schedule exports, imports, allocation CSV
+    feeds.register(app)
     views.register_filters(app)
     return app
 

@@ -87,6 +87,10 @@ def _show(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _count(k: int, noun: str) -> str:
+    return f"{k} {noun}" if k == 1 else f"{k} {noun}s"
+
+
 def _parse(problem: Any) -> _Instance:
     """Check ``problem`` and turn it into indexed arrays, or raise CafeInputError."""
     bad = CafeInputError
@@ -237,14 +241,14 @@ def _parse(problem: Any) -> _Instance:
         n_present = sum(present[r])
         seats = sum(capacity)
         if n_present > seats:
-            raise bad(f"Round {r + 1} has {n_present} present delegates but only {seats} seats: "
-                      f"{n_present - seats} short.", "not_enough_seats")
+            raise bad(f"Round {r + 1} has {n_present} present delegates but only "
+                      f"{_count(seats, 'seat')}: {n_present - seats} short.", "not_enough_seats")
         sf_need = sum(1 for p in range(n) if present[r][p] and needs_sf[p] and p not in pinned[r])
         sf_room = sum(capacity[t] - count[t] for t in range(nt) if step_free[t])
         if sf_need > sf_room:
             raise bad(f"Round {r + 1} has {sf_need} delegates still to seat who need step-free "
-                      f"access but only {sf_room} free step-free seats: {sf_need - sf_room} "
-                      "short.", "not_enough_step_free")
+                      f"access but only {_count(sf_room, 'free step-free seat')}: "
+                      f"{sf_need - sf_room} short.", "not_enough_step_free")
 
     seed = problem.get("seed", 0)
     if seed is None:
@@ -790,10 +794,11 @@ class _Search:
                     gain_rep += 1
             gain_org = oc[b * norg + op] if op >= 0 else 0
             size_b = len(gb)
+            tabu_pb = tabu.get((r, p, b), -1) >= it
             if size_b < cap[b]:
                 delta = (w_rep * (gain_rep - loss_rep) + w_org * (gain_org - loss_org)
                          + w_bal * 2 * (size_b - size_a + 1))
-                if (tabu.get((r, p, b), -1) < it or cost_now + delta < best_cost):
+                if not tabu_pb or cost_now + delta < best_cost:
                     if best_delta is None or delta < best_delta:
                         best_delta, best = delta, [(r, p, a, b, -1)]
                     elif delta == best_delta:
@@ -817,7 +822,9 @@ class _Search:
                     if oq >= 0:
                         dorg += oc[a * norg + oq] - (oc[b * norg + oq] - 1)
                 delta = w_rep * rep + w_org * dorg
-                if ((tabu.get((r, p, b), -1) >= it or tabu.get((r, q, a), -1) >= it)
+                if best_delta is not None and delta > best_delta:
+                    continue
+                if ((tabu_pb or tabu.get((r, q, a), -1) >= it)
                         and cost_now + delta >= best_cost):
                     continue
                 if best_delta is None or delta < best_delta:

@@ -20,13 +20,14 @@ Method, chosen by measurement (see docs/benchmarks_rotation.md):
    one slot at a time a small flow over groups of interchangeable delegates picks one
    workshop each, keeping every delegate's rest matchable, every workshop's remaining
    demand within its remaining runs and following the per-run counts of step 1. When
-   every workshop runs in every slot this cannot fail (König's edge-colouring theorem).
+   every workshop runs in every slot and nothing is fixed this cannot fail (König).
 3. **Exact fit.** If step 2 gets stuck, CP-SAT decides the fit exactly on groups of
    delegates with the same set. Any fit costs exactly the lower bound: proven optimal.
-4. **Full model.** Only if the chosen sets cannot be fitted at all, CP-SAT solves the
+4. **Full model.** Only if the chosen sets cannot be fitted at all, CBC solves the
    three-index model aggregated over delegates with identical preferences (exact: an
-   integer slot x workshop matrix with equal margins splits into whole schedules), with
-   the bound of step 1 and a time limit; ``optimal`` says whether it proved the optimum.
+   integer slot x workshop matrix with equal margins splits into whole schedules), in
+   rounds that admit only choices whose reduced cost in the flow fits a widening window
+   above the bound, within the time limit; ``optimal`` says whether it proved the optimum.
 
 ``assign`` is pure and deterministic: the same input gives the same output.
 """

@@ -148,15 +148,15 @@ def agenda_items(delegate, programme_items: list[tuple[int, AgendaItem]]) -> lis
 
 
 def _ical_moment(moment: datetime, tz: ZoneInfo) -> datetime:
-    """Return ``moment`` in ``tz``, or in UTC when its wall time is ambiguous and TZID can't say it.
+    """Return ``moment`` in ``tz``, or in UTC when its wall time happens twice.
 
-    During the autumn change a local time such as 01:30 happens twice; RFC 5545 reads a TZID
-    time as the first one, so the second is written as UTC instead (always exact).
+    During the autumn change a local time such as 01:30 occurs twice. RFC 5545 reads such a
+    TZID time as the first occurrence, but parsers disagree (vobject picks the second), so
+    any time in the repeated hour is written in UTC instead, which every parser reads alike.
     """
     local = moment.astimezone(tz)
     naive = local.replace(tzinfo=None)
-    first = naive.replace(tzinfo=tz, fold=0)
-    if first.astimezone(UTC) != moment.astimezone(UTC):
+    if naive.replace(tzinfo=tz, fold=0).utcoffset() != naive.replace(tzinfo=tz, fold=1).utcoffset():
         return moment.astimezone(UTC)
     return local
 

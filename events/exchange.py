@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from . import programme, signals
-from .calendar import session_uid
+from .calendar import KIND_CATEGORY, session_uid
 from .errors import ConvenorError
 from .extensions import db
 from .importers import ImportPreview, _decode
@@ -147,7 +147,8 @@ def schedule_data(conference: Conference, sessions: list[Session], *, base_url: 
                 "date": local.isoformat(), "start": local.strftime("%H:%M"),
                 "duration": event["duration"], "room": event["room"], "slug": event["slug"],
                 "url": event["url"], "recording_license": "", "do_not_record": True,
-                "title": event["title"], "subtitle": "", "track": "", "type": event["type"],
+                "title": event["title"], "subtitle": "",
+                "track": KIND_CATEGORY.get(event["type"], "Session"), "type": event["type"],
                 "language": "en", "abstract": event["abstract"], "description": "",
                 "persons": event["persons"], "links": [], "attachments": [], "answers": [],
             }

@@ -183,6 +183,26 @@ _PATHS = {
 }
 
 
+# --------------------------------------------------------------------------- live updates (issue 6)
+_SCHEMAS["AnnouncementInput"] = _obj(
+    {"text": {"type": "string", "maxLength": 280, "description": "Shown on every open page"}},
+    ["text"],
+)
+_SCHEMAS["Announcement"] = _obj(
+    {"id": INT, "text": STR, "created_at": {"type": "string", "format": "date-time"}},
+    ["id", "text", "created_at"],
+)
+_PATHS["/conferences/{slug}/announcements"] = {
+    "get": _op("List the latest announcements, newest first",
+               {"200": _json({"type": "array", "items": _ref("Announcement")}, "Announcements")},
+               params=[SLUG]),
+    "post": _op("Send an announcement to every open page and venue screen (Socket.IO `announcement`)",
+                {"201": _json(_ref("Announcement"), "The announcement, already pushed")},
+                body=_ref("AnnouncementInput"), params=[SLUG], extra=("415", "422")),
+}
+# --------------------------------------------------------------------------- end live updates
+
+
 def spec() -> dict:
     """Return the OpenAPI document (a fresh copy, so callers may extend it)."""
     return deepcopy({
