@@ -28,14 +28,17 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 
 from . import allocation_export, calendar, exchange, services
 from .api import managed, token_required
 from .errors import ConvenorError
 from .extensions import csrf, db
 from .forms import ConfirmForm
-from .models import Conference, Delegate
+from .models import Conference, Delegate, Session
 from .openapi import EXTRA_PATHS, _op
 from .organiser import DASHBOARD_PANELS, ORGANISER_NAV, manager_required
 from .views import DELEGATE_CONTEXT, DELEGATE_PANELS, public_conference
@@ -70,8 +73,16 @@ def _session_items(conference: Conference) -> list[tuple[int, calendar.AgendaIte
         (s.id, calendar.session_item(
             s, uid=calendar.session_uid(base, conference.slug, s.id),
             url=external("views.session_page", slug=conference.slug, session_id=s.id)))
-        for s in services.programme_sessions(conference)
+        for s in _sessions(conference)
     ]
+
+
+def _sessions(conference: Conference) -> list[Session]:
+    """Return the programme with rooms and speakers loaded in three queries, not one per row."""
+    return list(db.session.scalars(
+        select(Session).where(Session.conference_id == conference.id)
+        .options(selectinload(Session.room), selectinload(Session.speakers))
+        .order_by(Session.starts_at, Session.room_id, Session.id)))
 
 
 def _conditional(body: bytes, mimetype: str, headers: dict | None = None,
@@ -173,7 +184,7 @@ def calendar_context(delegate: Delegate) -> dict:
 
 def _schedule(conference: Conference) -> dict:
     return exchange.schedule_data(
-        conference, services.programme_sessions(conference), base_url=base_url(),
+        conference, _sessions(conference), base_url=base_url(),
         session_url=lambda s: external("views.session_page", slug=conference.slug,
                                        session_id=s.id),
         schedule_url=external("feeds.schedule_json", slug=conference.slug))
@@ -210,10 +221,11 @@ IMPORT_FORMATS = [("", "Detect it (frab/pretalx or Sessionize JSON)"),
 
 
 class ProgrammeImportForm(FlaskForm):
-    file = FileField("File", validators=[FileRequired()],
+    file = FileField("File to import", validators=[FileRequired()],
                      description="A schedule.json from pretalx or frab, a Sessionize “All "
                      "data” JSON export, or an Indico registrant CSV. Up to 5 MB.")
-    format = SelectField("Format", choices=IMPORT_FORMATS, default="")
+    format = SelectField("Format", choices=[SelectChoice(v, label) for v, label in IMPORT_FORMATS],
+                         default="")
 
 
 def _preview(conference: Conference, fmt: str, raw: bytes):
@@ -255,6 +267,7 @@ def import_programme(conference: Conference):
         return redirect(url_for("organiser.sessions", slug=conference.slug))
     if form.validate_on_submit():
         raw = form.file.data.read()
+        form.file.data.close()  # big uploads are spooled to a temporary file
         fmt = form.format.data or ""
         page["fmt"] = fmt
         try:
@@ -318,6 +331,21 @@ def api_import_programme(slug):
                     "new_speakers": draft.new_speakers, "warnings": draft.warnings}), 201
 
 
+@api_bp.post("/conferences/<slug>/delegates/import-indico")
+@token_required
+def api_import_indico(slug):
+    conference = managed(slug)
+    if (request.mimetype or "") not in ("text/csv", "application/csv", "text/plain"):
+        raise ConvenorError("bad_request", "send the CSV with Content-Type: text/csv", status=415)
+    if request.args.get("dry_run") in ("1", "true", "yes"):
+        preview = exchange.preview_indico(conference, request.get_data())
+        return jsonify({"dry_run": True, "would_create": len(preview.rows),
+                        "error": "the file has problems" if preview.errors else None,
+                        "details": preview.errors}), (422 if preview.errors else 200)
+    created = exchange.import_indico(conference, request.get_data())
+    return jsonify({"created": created, "total": conference.delegates.count()}), 201
+
+
 _SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
 EXTRA_PATHS["/conferences/{slug}/allocations.csv"] = {"get": {
     **_op("Export published carousel and World Cafe allocations as CSV", {
@@ -344,6 +372,21 @@ EXTRA_PATHS["/conferences/{slug}/programme/import"] = {"post": {
         "type": "object", "description": "The schedule.json or Sessionize file as is"}}}},
 }}
 
+EXTRA_PATHS["/conferences/{slug}/delegates/import-indico"] = {"post": {
+    **_op("Import delegates from an Indico registrant CSV (no header: first name, last name, "
+          "affiliation, position, phone, email), all or nothing (?dry_run=1 to preview)", {
+              "201": {"description": "Imported", "content": {"application/json": {"schema": {
+                  "type": "object", "properties": {"created": {"type": "integer"},
+                                                   "total": {"type": "integer"}}}}}},
+              "200": {"description": "Dry run", "content": {"application/json": {"schema": {
+                  "type": "object", "properties": {"dry_run": {"type": "boolean"},
+                                                   "would_create": {"type": "integer"}}}}}},
+              "415": {"$ref": "#/components/responses/Error"},
+              "422": {"$ref": "#/components/responses/Error"}},
+          params=[_SLUG, {"name": "dry_run", "in": "query", "required": False,
+                          "schema": {"type": "string"}}]),
+    "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}},
+}}
 
 # --------------------------------------------------------------------------- CLI
 

@@ -121,11 +121,19 @@ def rooms_for(auth: dict) -> list[str]:
     return rooms
 
 
-@socketio.on("connect", namespace=NAMESPACE)
-def _on_connect(auth=None):
+def on_connect(auth=None):
     """Authorise a live client and join it to its rooms (refused without the right credentials)."""
     for room in rooms_for(auth if isinstance(auth, dict) else {}):
         join_room(room)
+
+
+def register_handlers() -> None:
+    """Attach the /live handlers to the Socket.IO server that ``init_app`` just created.
+
+    Called from ``create_app`` after ``socketio.init_app``: a module-level ``@socketio.on`` would
+    bind only to whichever server existed when this module was first imported.
+    """
+    socketio.on_event("connect", on_connect, namespace=NAMESPACE)
 
 
 # --------------------------------------------------------------------------- publishing

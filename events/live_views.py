@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import click
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -11,6 +12,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from . import api, live, live_services, services
+from .cli import fail
 from .errors import ConvenorError
 from .extensions import csrf
 from .models import Conference
@@ -148,7 +150,20 @@ def register(app) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
+    live.register_handlers()
     app.add_template_global(lambda c: live_services.recent_announcements(c, 3), "live_announcements")
     _add_once(ORGANISER_NAV, ("live.organiser_live", "Live"))
     _add_once(DASHBOARD_PANELS, "live/_dashboard_panel.html")
     _add_once(DELEGATE_PANELS, "live/_delegate_panel.html")
+
+    @app.cli.command("announce")
+    @click.argument("slug")
+    @click.argument("text")
+    def announce(slug, text):
+        """Send an announcement to every open page (reaches servers through SOCKETIO_MESSAGE_QUEUE)."""
+        try:
+            announcement = live_services.create_announcement(services.get_conference(slug),
+                                                             {"text": text})
+        except ConvenorError as exc:
+            fail(exc.message)
+        click.echo(f"announcement {announcement.id} sent")

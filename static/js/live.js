@@ -44,6 +44,11 @@
     if (!box) return;
     box.hidden = false;
     box.querySelector(".live-message-text").textContent = message;
+    // Venue screens have nobody to press Dismiss: the note goes after five minutes.
+    if (page === "now") {
+      clearTimeout(say.timer);
+      say.timer = setTimeout(function () { box.hidden = true; }, 300000);
+    }
   }
 
   function flash(sessionId) {

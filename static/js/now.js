@@ -100,7 +100,26 @@
       "The programme has finished. Thank you for coming.";
     document.getElementById("now-table").hidden = rows.length === 0;
     renderRound(t);
+    fit();
   }
+
+  // A venue screen cannot scroll: shrink the table's type until every room fits (down to 14px).
+  function fit() {
+    var table = document.getElementById("now-table");
+    table.style.fontSize = "";
+    var size = parseFloat(getComputedStyle(table).fontSize);
+    while (document.documentElement.scrollHeight > window.innerHeight + 1 && size > 14) {
+      size -= 1;
+      table.style.fontSize = size + "px";
+    }
+  }
+  window.addEventListener("resize", fit);
+  // Announcements and change notes (added by live.js) take room too.
+  var watcher = new MutationObserver(function () { fit(); });
+  ["live-announcements", "live-message"].forEach(function (id) {
+    var node = document.getElementById(id);
+    if (node) watcher.observe(node, { childList: true, subtree: true, attributes: true, characterData: true });
+  });
 
   function renderRound(t) {
     var box = document.getElementById("now-round");
