@@ -84,6 +84,8 @@ def create_app(config: dict | None = None) -> Flask:
     live_views.register(app)
     from events import feeds  # calendars, frab schedule exports, imports, allocation CSV
     feeds.register(app)
+    from carousels import cafe_views  # World Cafe: tables, plans, delegate tables
+    cafe_views.register(app)
     views.register_filters(app)
     return app
 

@@ -19,6 +19,8 @@ Clients are python-socketio threads in this process over WebSocket; servers are
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
 import json
 import os
 import platform
@@ -26,6 +28,7 @@ import random
 import shutil
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -123,7 +126,8 @@ class Proc:
             # One gthread worker per instance (Socket.IO needs sticky sessions, which gunicorn
             # cannot give across its own workers); each WebSocket holds one thread.
             cmd = [str(Path(sys.executable).parent / "gunicorn"), "-k", "gthread", "-w", "1",
-                   "--threads", str(threads), "-b", f"127.0.0.1:{self.port}",
+                   "--threads", str(threads), "--worker-connections", str(threads),
+                   "-b", f"127.0.0.1:{self.port}",
                    "--log-level", "warning", "app:create_app()"]
         else:
             script = workdir / "bare_app.py"
@@ -191,6 +195,155 @@ class Fleet:
         return list(self.times)
 
 
+class AsyncFleet:
+    """N minimal Socket.IO-over-WebSocket clients on one asyncio loop (in a background thread).
+
+    Far lighter than N python-socketio clients (two threads each), so the figures measure the
+    server rather than the client harness. Speaks just enough Engine.IO 4 / Socket.IO 5: open,
+    namespace connect with ``auth``, ping/pong, events.
+    """
+
+    def __init__(self, n: int):
+        self.n = n
+        self.expected = n
+        self.retries = 0
+        self.times: list[float] = []
+        self.done = threading.Event()
+        self.conns: list = [None] * n
+        self.since = 0
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def _run(self, coro, timeout: float = 120):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    @staticmethod
+    def _frame(text: str) -> bytes:
+        payload = text.encode()
+        mask = os.urandom(4)
+        head = bytearray([0x81])
+        if len(payload) < 126:
+            head.append(0x80 | len(payload))
+        else:
+            head.append(0x80 | 126)
+            head += struct.pack(">H", len(payload))
+        return bytes(head) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+    @staticmethod
+    async def _read_frame(reader) -> tuple[int, bytes]:
+        b0, b1 = await reader.readexactly(2)
+        length = b1 & 0x7F
+        if length == 126:
+            length = struct.unpack(">H", await reader.readexactly(2))[0]
+        elif length == 127:
+            length = struct.unpack(">Q", await reader.readexactly(8))[0]
+        return b0 & 0x0F, await reader.readexactly(length)
+
+    async def _open(self, i: int, url: str, auth: dict) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                      f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                      "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        if b" 101 " not in head.split(b"\r\n", 1)[0]:
+            raise ConnectionError(head[:80])
+        _, opened = await self._read_frame(reader)  # Engine.IO "0{...}"
+        if not opened.startswith(b"0"):
+            raise ConnectionError(opened[:80])
+        writer.write(self._frame("40/live," + json.dumps(auth)))
+        while True:
+            _, data = await self._read_frame(reader)
+            if data.startswith(b"40/live,"):
+                break
+            if data.startswith(b"44/live,"):
+                raise ConnectionError(data)
+        self.conns[i] = (reader, writer, asyncio.ensure_future(self._listen(reader, writer)))
+
+    async def _listen(self, reader, writer) -> None:
+        try:
+            while True:
+                opcode, data = await self._read_frame(reader)
+                if opcode == 8:
+                    return
+                if data == b"2":
+                    writer.write(self._frame("3"))
+                elif data.startswith(b'42/live,["session_changed"'):
+                    self.times.append(time.perf_counter())
+                    if len(self.times) >= self.expected:
+                        self.done.set()
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            return
+
+    async def _open_retrying(self, i: int, url: str, auth: dict, catch_up: bool) -> None:
+        rng = random.Random(i)
+        for _attempt in range(30):
+            try:
+                await asyncio.wait_for(self._open(i, url, auth), 20)
+                break
+            except (TimeoutError, OSError, ConnectionError, asyncio.IncompleteReadError):
+                self.retries += 1
+                # As socket.io-client does: retry after ~1 s with +-50% jitter.
+                await asyncio.sleep(rng.uniform(0.5, 1.5))
+        else:
+            raise RuntimeError("a client could not connect")
+        if catch_up:
+            host, port = url.removeprefix("http://").split(":")
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(f"GET /c/bench/live/since/{self.since} HTTP/1.1\r\nHost: {host}\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            response = await reader.read()
+            writer.close()
+            if b" 200 " not in response.split(b"\r\n", 1)[0]:
+                raise RuntimeError(response[:80])
+
+    async def _open_all(self, urls: list[str], auth: dict, catch_up: bool, batch: int) -> None:
+        indexes = list(range(self.n))
+        for start in range(0, self.n, batch):
+            await asyncio.gather(*(self._open_retrying(i, urls[i % len(urls)], auth, catch_up)
+                                   for i in indexes[start:start + batch]))
+
+    def connect(self, urls: list[str], auth: dict) -> float:
+        """Connect every client (round-robin over ``urls``, 50 at a time); return seconds."""
+        start = time.perf_counter()
+        self._run(self._open_all(urls, auth, False, 50), 600)
+        return time.perf_counter() - start
+
+    def reconnect(self, urls: list[str], auth: dict) -> float:
+        """Drop every client, then reconnect all at once with their catch-up fetch; seconds."""
+        # Each page last saw the version before the latest change: it catches up on one change.
+        with urllib.request.urlopen(f"{urls[0]}/c/bench/live/since/0", timeout=30) as response:
+            self.since = max(0, json.loads(response.read())["version"] - 1)
+        self.disconnect()
+        self.retries = 0
+        start = time.perf_counter()
+        self._run(self._open_all(urls, auth, True, self.n), 600)
+        return time.perf_counter() - start
+
+    async def _close_all(self) -> None:
+        for i, conn in enumerate(self.conns):
+            if conn is None:
+                continue
+            _reader, writer, task = conn
+            task.cancel()
+            writer.close()
+            self.conns[i] = None
+
+    def disconnect(self) -> None:
+        self._run(self._close_all())
+
+    def arm(self) -> None:
+        self.times = []
+        self.done.clear()
+
+    def wait(self, timeout: float = 60) -> list[float]:
+        if not self.done.wait(timeout):
+            raise RuntimeError(f"only {len(self.times)} of {self.expected} clients got the event")
+        return list(self.times)
+
+
 def post(url: str, body: dict | None = None, token: str = "", method: str = "POST") -> None:
     headers = {"Content-Type": "application/json"}
     if token:
@@ -205,10 +358,19 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def measure(fleet: Fleet, trigger, changes: int) -> dict:
+def measure(fleet, trigger, changes: int) -> dict:
     """Fire ``changes`` changes one after another; return latency statistics in ms."""
     latencies: list[float] = []
     worst: list[float] = []
+    # One untimed warm-up change: lazily opened connections (database, Redis publisher) and the
+    # Redis subscriber thread, which subscribes only after the first client connects.
+    fleet.arm()
+    trigger(changes)
+    try:
+        fleet.wait(20)
+    except RuntimeError as exc:
+        print(f"  warm-up: {exc}", flush=True)
+    time.sleep(0.5)
     for i in range(changes):
         fleet.arm()
         sent = time.perf_counter()
@@ -233,8 +395,10 @@ def bare_trigger(url: str):
     return lambda _i: post(f"{url}/emit")
 
 
-def reconnect_all(fleet: Fleet, urls: list[str], auth: dict) -> float:
+def reconnect_all(fleet, urls: list[str], auth: dict) -> float:
     """Drop every client, then reconnect all at once, each fetching its catch-up; seconds."""
+    if isinstance(fleet, AsyncFleet):
+        return fleet.reconnect(urls, auth)
     fleet.disconnect()
     start = time.perf_counter()
 
@@ -259,9 +423,13 @@ def reconnect_all(fleet: Fleet, urls: list[str], auth: dict) -> float:
     return time.perf_counter() - start
 
 
+#: Set from the command line: which client harness the scenarios use.
+OPTIONS = {"harness": "asyncio"}
+
+
 def run_scenario(name: str, servers: list[Proc], trigger, n: int, changes: int, auth: dict,
                  reconnect: bool = False) -> dict:
-    fleet = Fleet(n)
+    fleet = AsyncFleet(n) if OPTIONS["harness"] == "asyncio" else Fleet(n)
     urls = [s.url for s in servers]
     connect_s = fleet.connect(urls, auth)
     stats = measure(fleet, trigger, changes)
@@ -293,24 +461,35 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--changes", type=int, default=5)
     parser.add_argument("--out", default="")
+    parser.add_argument("--harness", choices=["asyncio", "python-socketio"], default="asyncio",
+                        help="clients: minimal asyncio ones (default) or python-socketio threads")
+    parser.add_argument("--only", default="",
+                        help="comma-separated scenarios: convenor_1,gunicorn_1,bare_1,convenor_2,bare_2")
     parser.add_argument("--gunicorn", action="store_true",
                         help="also measure one gunicorn -k gthread process")
     args = parser.parse_args()
+    OPTIONS["harness"] = args.harness
     workdir = Path(tempfile.mkdtemp(prefix="convenor-bench-"))
     db_url = f"sqlite:///{workdir / 'bench.db'}"
     seeded = seed(db_url)
     auth = {"conference": "bench"}
     results: dict[str, dict] = {}
     n, changes = args.clients, args.changes
+    chosen = set(filter(None, args.only.split(",")))
+    if args.gunicorn:
+        chosen |= {"gunicorn_1"} if chosen else {"convenor_1", "gunicorn_1", "bare_1",
+                                                 "convenor_2", "bare_2"}
+    chosen = chosen or {"convenor_1", "bare_1", "convenor_2", "bare_2"}
 
-    server = Proc("convenor", workdir, db_url)
-    try:
-        results["convenor_1"] = run_scenario("Convenor, 1 process", [server],
-                                             convenor_trigger(server.url, seeded), n, changes,
-                                             auth, reconnect=True)
-    finally:
-        server.stop()
-    if args.gunicorn and shutil.which("gunicorn", path=str(Path(sys.executable).parent)):
+    if "convenor_1" in chosen:
+        server = Proc("convenor", workdir, db_url)
+        try:
+            results["convenor_1"] = run_scenario("Convenor, 1 process", [server],
+                                                 convenor_trigger(server.url, seeded), n, changes,
+                                                 auth, reconnect=True)
+        finally:
+            server.stop()
+    if "gunicorn_1" in chosen and shutil.which("gunicorn", path=str(Path(sys.executable).parent)):
         server = Proc("gunicorn", workdir, db_url, threads=n + 200)
         try:
             results["gunicorn_1"] = run_scenario(
@@ -318,15 +497,16 @@ def main() -> None:
                 convenor_trigger(server.url, seeded), n, changes, auth, reconnect=True)
         finally:
             server.stop()
-    bare = Proc("bare", workdir)
-    try:
-        results["bare_1"] = run_scenario("Bare Flask-SocketIO, 1 process", [bare],
-                                         bare_trigger(bare.url), n, changes, auth)
-    finally:
-        bare.stop()
+    if "bare_1" in chosen:
+        bare = Proc("bare", workdir)
+        try:
+            results["bare_1"] = run_scenario("Bare Flask-SocketIO, 1 process", [bare],
+                                             bare_trigger(bare.url), n, changes, auth)
+        finally:
+            bare.stop()
 
     redis_bin = shutil.which("redis-server")
-    if redis_bin:
+    if redis_bin and chosen & {"convenor_2", "bare_2"}:
         redis_port = free_port()
         redis = subprocess.Popen([redis_bin, "--port", str(redis_port), "--save", "",
                                   "--appendonly", "no", "--dir", str(workdir)],
@@ -334,21 +514,25 @@ def main() -> None:
         mq = f"redis://127.0.0.1:{redis_port}/0"
         try:
             wait_port(redis_port)
-            pair = [Proc("convenor", workdir, db_url, mq), Proc("convenor", workdir, db_url, mq)]
-            try:
-                results["convenor_2"] = run_scenario(
-                    "Convenor, 2 processes + Redis", pair, convenor_trigger(pair[0].url, seeded),
-                    n, changes, auth, reconnect=True)
-            finally:
-                for p in pair:
-                    p.stop()
-            pair = [Proc("bare", workdir, mq=mq), Proc("bare", workdir, mq=mq)]
-            try:
-                results["bare_2"] = run_scenario("Bare Flask-SocketIO, 2 processes + Redis", pair,
-                                                 bare_trigger(pair[0].url), n, changes, auth)
-            finally:
-                for p in pair:
-                    p.stop()
+            if "convenor_2" in chosen:
+                pair = [Proc("convenor", workdir, db_url, mq),
+                        Proc("convenor", workdir, db_url, mq)]
+                try:
+                    results["convenor_2"] = run_scenario(
+                        "Convenor, 2 processes + Redis", pair,
+                        convenor_trigger(pair[0].url, seeded), n, changes, auth, reconnect=True)
+                finally:
+                    for p in pair:
+                        p.stop()
+            if "bare_2" in chosen:
+                pair = [Proc("bare", workdir, mq=mq), Proc("bare", workdir, mq=mq)]
+                try:
+                    results["bare_2"] = run_scenario(
+                        "Bare Flask-SocketIO, 2 processes + Redis", pair,
+                        bare_trigger(pair[0].url), n, changes, auth)
+                finally:
+                    for p in pair:
+                        p.stop()
         finally:
             redis.terminate()
             redis.wait()
@@ -367,7 +551,8 @@ def render(results: dict, n: int, changes: int) -> str:
             ("convenor_2", "Convenor, 2 processes + Redis"),
             ("bare_2", "Bare Flask-SocketIO, 2 processes + Redis (baseline)")]
     lines = [
-        f"Machine: {machine()}. {n} clients (python-socketio over WebSocket, in one process), "
+        f"Machine: {machine()}. {n} clients ({OPTIONS['harness']} harness, WebSocket, in one "
+        "process), "
         f"{changes} changes each, Werkzeug threading servers.",
         "",
         "| Scenario | p50 ms | p99 ms | worst ms | connect all s | reconnect all at once s |",

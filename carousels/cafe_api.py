@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, request
 
 from events import api
 from events.errors import ConvenorError
-from events.openapi import EXTRA_PATHS, _SCHEMAS, INT, STR, _id, _json, _obj, _op, _ref
+from events.openapi import _SCHEMAS, EXTRA_PATHS, INT, STR, _id, _json, _obj, _op, _ref
 
 from . import cafe_services as cs
 from .cafe_models import CafePlan, CafeRound, CafeTable
@@ -230,7 +230,7 @@ EXTRA_PATHS[_CAFE_PATH + "/absences"] = {
 }
 EXTRA_PATHS[_CAFE_PATH + "/publish"] = {
     "post": {**_op("Publish the newest plan (or `version`) atomically; the previous one becomes "
-                   "history",
+                   "history. Publishing the published version again changes nothing",
                    {"200": _json(_ref("CafePlan"), "The published plan")},
                    params=_CAFE, extra=("409", "415", "422")),
              "requestBody": {"required": False, "content": {"application/json": {

@@ -40,7 +40,7 @@ def cafe_agenda(delegate: Delegate) -> list:
         plan = cs.published_plan(session)
         if plan is None:
             continue
-        for seat in cs.seat_details(session, plan).get(delegate.id, []):
+        for seat in cs.seat_details(session, plan, delegate.id).get(delegate.id, []):
             location = seat["table"]
             if seat["room"]:
                 location = f"{seat['room']} — {location}"
@@ -89,7 +89,7 @@ def demo_cafe(conference: Conference) -> None:
                     if s.title.startswith("World Cafe")), None)
     if session is None:
         return
-    start = session.starts_at + timedelta(minutes=10)
+    start = session.starts_at + timedelta(minutes=5)
     cs.set_rounds(session, {"count": 4, "minutes": 15, "gap": 2, "starts_at": start})
     cs.add_tables(session, {"count": 38, "capacity": 8, "step_free": 8})
     tables = cs.get_tables(session)

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from events.extensions import db
@@ -89,7 +99,13 @@ class CafePlan(db.Model):
     """One version of a session's table plan: a draft, the published one, or history."""
 
     __tablename__ = "cafe_plans"
-    __table_args__ = (UniqueConstraint("session_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "version"),
+        # At most one published plan per session, even with two organisers publishing at once.
+        Index("uq_cafe_plans_published_session", "session_id", unique=True,
+              sqlite_where=text("status = 'published'"),
+              postgresql_where=text("status = 'published'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from events import signals
 from events.errors import ConvenorError
@@ -444,8 +445,18 @@ def allocate(session: Session, *, from_round: int | None = None,
         raise _engine_error(exc) from None
     note = "Allocated" if from_round == 1 else f"Re-planned rounds {from_round}–{len(rounds)}"
     plan = _save_plan(session, result["rounds"], result["stats"], note)
-    db.session.commit()
+    _commit_plan()
     return plan
+
+
+def _commit_plan() -> None:
+    """Commit a new plan version; two saved at once get ``conflict`` for the loser."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ConvenorError("conflict", "another change to this table plan was saved at the "
+                            "same moment; reload the page and try again") from None
 
 
 # --------------------------------------------------------------------------- hand moves
@@ -535,22 +546,31 @@ def move_delegate(session: Session, delegate_id: int, round_number: int,
         plan.note = (f"{plan.note}; {note}" if plan.note else note)[-300:]
     else:
         plan = _save_plan(session, after, stats, f"From version {plan.version}: {note}")
-    db.session.commit()
+    _commit_plan()
     return plan
 
 
 # --------------------------------------------------------------------------- publishing
 
 
-def seat_details(session: Session, plan: CafePlan) -> dict[int, list[dict]]:
-    """Return each seated delegate's seats in ``plan``: round, table, question, host, room, times."""
+def seat_details(session: Session, plan: CafePlan,
+                 delegate_id: int | None = None) -> dict[int, list[dict]]:
+    """Return each seated delegate's seats in ``plan``: round, table, question, host, room, times.
+
+    With ``delegate_id``, only that delegate's seats are loaded (for their own page).
+    """
     conference = session.conference
-    _preload_delegates(conference)
+    if delegate_id is None:
+        _preload_delegates(conference)
+        seats = list(plan.seats)
+    else:
+        seats = list(db.session.scalars(select(CafeSeat).where(
+            CafeSeat.plan_id == plan.id, CafeSeat.delegate_id == delegate_id)))
     rounds = {r.number: r for r in get_rounds(session)}
     tables = {t.id: t for t in get_tables(session)}
     room = session.room.name if session.room else ""
     out: dict[int, list[dict]] = defaultdict(list)
-    for seat in sorted(plan.seats, key=lambda s: (s.delegate_id, s.round_number)):
+    for seat in sorted(seats, key=lambda s: (s.delegate_id, s.round_number)):
         table, cafe_round = tables.get(seat.table_id), rounds.get(seat.round_number)
         if table is None or cafe_round is None:
             continue
@@ -573,17 +593,19 @@ def publish(session: Session, version: int | None = None, *, now: datetime | Non
 
     The previously published version becomes "superseded" in the same commit, so a failure
     leaves it published. A plan that breaks a hard rule (``rule_broken``) is refused.
+    Publishing the version that is already published changes nothing and sends nothing.
     Sends ``allocation_published`` after the commit.
     """
     plan = get_plan(session, version) if version is not None else latest_plan(session)
     if plan is None:
         raise ConvenorError("no_plan", "run the allocation first")
     if plan.status == "published":
-        raise ConvenorError("conflict", f"version {plan.version} is already published")
+        return plan  # a repeated publish (double click, retry) returns the first result
     try:
         previous = published_plan(session)
         if previous is not None:
             previous.status = "superseded"
+            db.session.flush()
         plan.status = "published"
         plan.published_at = now or utcnow()
         db.session.flush()
@@ -693,7 +715,7 @@ def delegate_tables(delegate: Delegate) -> list[dict]:
         plan = published_plan(session)
         if plan is None:
             continue
-        for seat in seat_details(session, plan).get(delegate.id, []):
+        for seat in seat_details(session, plan, delegate.id).get(delegate.id, []):
             out.append({"session_id": session.id, "session": session.title,
                         "plan_version": plan.version, **seat})
     return sorted(out, key=lambda s: (s["starts_at"], s["session_id"]))

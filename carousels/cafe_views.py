@@ -12,6 +12,8 @@ for no gain; the page instead shows a "Working…" indicator while the request r
 
 from __future__ import annotations
 
+import os
+
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -444,6 +446,9 @@ def start_round(conference: Conference, session_id: int, number: int):
     else:
         flash(f"Round {number} started: {result['delegates']} delegates were told their table.",
               "success")
+    back = request.form.get("next", "")
+    if back.startswith(f"/organiser/{conference.slug}/") and "//" not in back:
+        return redirect(back)
     return _back(conference, session)
 
 
@@ -502,6 +507,8 @@ def register(app: Flask) -> None:
     """Attach the World Cafe pages and API."""
     from . import cafe_api, cafe_hooks
 
+    app.config.setdefault("CAFE_TIME_LIMIT_S",
+                          float(os.environ.get("CAFE_TIME_LIMIT_S", cs.DEFAULT_TIME_LIMIT_S)))
     app.register_blueprint(bp)
     app.register_blueprint(cafe_api.bp)
     csrf.exempt(cafe_api.bp)

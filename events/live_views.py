@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from . import api, live, live_services, services
 from .cli import fail
+from .demo import DEMO_HOOKS
 from .errors import ConvenorError
 from .extensions import csrf
 from .models import Conference
@@ -75,16 +76,19 @@ def now_json(slug):
 @bp.route("/c/<slug>/live/since/<int:version>")
 def since(slug, version):
     """Return the live events a page missed since ``version`` (send X-Delegate-Token for private ones)."""
-    conference = public_conference(slug)
     delegate = None
     token = request.headers.get("X-Delegate-Token")
     if token:
+        # A delegate's own link works before the programme is published, so catching up does too.
         try:
+            conference = services.get_conference(slug)
             delegate = services.delegate_by_token(token)
         except ConvenorError:
             abort(404)
-        if delegate.conference_id != conference.id:
+        if delegate.conference_id != conference.id or delegate.status != "active":
             abort(404)
+    else:
+        conference = public_conference(slug)
     body = live.changes_since(conference, version, delegate=delegate,
                               organiser=_manages(conference))
     return jsonify(body), 200, {"Cache-Control": "no-store"}
@@ -140,6 +144,21 @@ def create_announcement(slug):
 # --------------------------------------------------------------------------- wiring
 
 
+def demo_announcements(conference: Conference) -> None:
+    """Add the demo day's first two announcements (fixed times, so the demo is deterministic)."""
+    from .demo import _at
+    from .extensions import db
+    from .live_models import Announcement
+
+    db.session.add_all([
+        Announcement(conference_id=conference.id, created_at=_at("08:00"),
+                     text="Welcome to the Trust Leaders' Conference! Registration is in the Foyer."),
+        Announcement(conference_id=conference.id, created_at=_at("08:40"),
+                     text="The keynote starts at 09:30 in the Main Hall. Hearing loop: seats A-F."),
+    ])
+    db.session.commit()
+
+
 def _add_once(registry: list, item) -> None:
     if item not in registry:
         registry.append(item)
@@ -155,6 +174,7 @@ def register(app) -> None:
     _add_once(ORGANISER_NAV, ("live.organiser_live", "Live"))
     _add_once(DASHBOARD_PANELS, "live/_dashboard_panel.html")
     _add_once(DELEGATE_PANELS, "live/_delegate_panel.html")
+    _add_once(DEMO_HOOKS, demo_announcements)
 
     @app.cli.command("announce")
     @click.argument("slug")

@@ -164,6 +164,7 @@
       var oldStart = old && old.querySelector("time") ? old.querySelector("time").textContent : hm(s.starts_at);
       if (page === "now") { window.ConvenorNow && window.ConvenorNow.sessionChanged(s); }
       say(describe(s, data.changes || [], oldStart));
+      if (page === "now") { flash(s.id); return; }
       return refresh(REGIONS[page] || []).then(function () { flash(s.id); });
     },
     programme_changed: function () {

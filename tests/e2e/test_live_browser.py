@@ -190,4 +190,14 @@ def test_now_screen_advances_and_keeps_contrast(server, browser):
     assert colours[0] == "rgb(244, 246, 248)" and colours[1] == "rgb(15, 21, 28)"
     assert float(colours[2].rstrip("px")) >= 30  # readable across a room on a 1080p screen
     screen.screenshot(path=str(ARTIFACTS / "live_now_1080p.png"))
+    # The renderer for a World Cafe round start (the payload shape is tested in test_live.py).
+    screen.evaluate("""() => window.ConvenorNow.roundStarting({kind: "cafe", number: 3,
+        session: {title: "World Cafe", ends_at: "2027-03-11T14:30:00+00:00"},
+        places: [{table: "Table 4", room: "Atrium", host: "Sam Host", question: "Who is missing?"},
+                 {table: "Table 7", room: "Atrium", host: "Kim Host", question: "What helps?"}]})""")
+    plan = screen.locator("#now-round")
+    expect(plan).to_contain_text("World Cafe round 3")
+    expect(plan.locator("li")).to_have_count(2)
+    expect(plan.locator("li").first).to_contain_text("Host: Sam Host")
+    screen.screenshot(path=str(ARTIFACTS / "live_now_round.png"))
     context.close()

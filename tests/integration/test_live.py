@@ -313,9 +313,14 @@ def test_catch_up_returns_missed_changes_for_the_reader(conference, keynote, mak
                       headers={"X-Delegate-Token": "forged"}).status_code == 404
 
 
-def test_catch_up_and_now_screen_hide_unpublished_conferences(make_conference, client):
-    make_conference(slug="draft", published=False)
+def test_catch_up_and_now_screen_hide_unpublished_conferences(make_conference, make_delegate,
+                                                              client):
+    draft = make_conference(slug="draft", published=False)
     assert client.get("/c/draft/live/since/0").status_code == 404
+    # A delegate's private page works before publication, so its catch-up does too.
+    delegate = make_delegate(draft)
+    own = client.get("/c/draft/live/since/0", headers={"X-Delegate-Token": delegate.token})
+    assert own.status_code == 200 and own.json["conference"] == "draft"
     assert client.get("/c/draft/now").status_code == 404
     assert client.get("/c/draft/now.json").status_code == 404
 

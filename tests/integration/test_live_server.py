@@ -137,12 +137,30 @@ def sqlite_server(tmp_path):
     server.stop()
 
 
+def namespace_connect(server: Server, auth: dict) -> str:
+    """Open an Engine.IO polling session, ask to join /live with ``auth``; return the answer.
+
+    Done by hand because python-socketio, after a refusal, waits for its pending long-poll
+    (up to the 25 s ping interval) before it gives up.
+    """
+    with urllib.request.urlopen(f"{server.url}/socket.io/?EIO=4&transport=polling",
+                                timeout=10) as response:
+        sid = json.loads(response.read().decode()[1:])["sid"]
+    url = f"{server.url}/socket.io/?EIO=4&transport=polling&sid={sid}"
+    request = urllib.request.Request(url, method="POST",
+                                     data=("40/live," + json.dumps(auth)).encode())
+    urllib.request.urlopen(request, timeout=10).read()
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
+
+
 def test_real_server_auth_rules(sqlite_server, clients):
     server, seeded = sqlite_server
     for auth in ({"conference": "tlc", "delegate_token": "forged"}, {"conference": "nope"},
-                 {"conference": "tlc", "api_token": "cvn_forged"}):
-        with pytest.raises(socketio.exceptions.ConnectionError):
-            clients().connect(server, auth)
+                 {"conference": "tlc", "api_token": "cvn_forged"}, {}):
+        answer = namespace_connect(server, auth)
+        assert answer.startswith("44/live,"), answer  # CONNECT_ERROR
+    assert namespace_connect(server, {"conference": "tlc"}).startswith("40/live,")
     delegate = clients().connect(server, {"conference": "tlc",
                                           "delegate_token": seeded["delegate_token"]})
     desk = clients().connect(server, {"conference": "tlc", "api_token": seeded["token"]})
