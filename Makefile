@@ -44,6 +44,7 @@ test: $(VENV)/.installed system-deps
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/cafe.py
 	$(BIN)/python benchmarks/rotation.py
+	$(BIN)/python benchmarks/live.py
 
 clean:
 	rm -rf $(VENV) instance/*.db

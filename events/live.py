@@ -331,7 +331,8 @@ def changes_since(conference: Conference, since: int, *, delegate: Delegate | No
         )
     )
     reload = since > current or len(rows) > limit
-    if not reload and since < current:
+    # Only a gap after ``since`` can mean pruned rows (some changes, like new rooms, are not logged).
+    if not reload and since < current and (not rows or rows[0].version > since + 1):
         retained, oldest = db.session.execute(
             select(func.count(LiveChange.id), func.min(LiveChange.version).cast(Integer))
             .where(LiveChange.conference_id == conference.id)

@@ -345,3 +345,18 @@ def test_now_screen_and_pages_carry_live_hooks(conference, keynote, make_delegat
     delegate = make_delegate(conference)
     page = client.get(f"/me/{delegate.token}").get_data(as_text=True)
     assert 'data-live-page="delegate"' in page and f'data-token="{delegate.token}"' in page
+
+
+def test_catch_up_asks_for_reload_when_the_log_was_pruned(conference, monkeypatch, client, api):
+    from events import live
+
+    monkeypatch.setattr(live, "KEEP_CHANGES", 3)
+    db.session.refresh(conference)
+    seen = conference.version
+    for n in range(5):
+        api.post("/api/v1/conferences/tlc/announcements", json={"text": f"Note {n}"})
+    missed = client.get(f"/c/tlc/live/since/{seen}").json
+    assert missed["reload"] is True and missed["changes"] == []
+    recent = client.get(f"/c/tlc/live/since/{missed['version'] - 2}").json
+    assert recent["reload"] is False
+    assert [c["data"]["announcement"]["text"] for c in recent["changes"]] == ["Note 3", "Note 4"]
