@@ -86,6 +86,8 @@ def create_app(config: dict | None = None) -> Flask:
     feeds.register(app)
     from carousels import cafe_views  # World Cafe: tables, plans, delegate tables
     cafe_views.register(app)
+    from carousels import workshop_views  # carousels: slots, workshops, ranked preferences
+    workshop_views.register(app)
     views.register_filters(app)
     return app
 
