@@ -88,6 +88,8 @@ def create_app(config: dict | None = None) -> Flask:
     cafe_views.register(app)
     from carousels import workshop_views  # carousels: slots, workshops, ranked preferences
     workshop_views.register(app)
+    from events import checkin_views  # QR check-in: badges, lists, redeem API, scanner, arrivals
+    checkin_views.register(app)
     views.register_filters(app)
     return app
 

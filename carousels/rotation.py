@@ -2,20 +2,28 @@
 
 A carousel runs small workshops in parallel for several rotation slots. Every delegate
 attends exactly one workshop per slot and never the same workshop twice; a workshop runs
-only in its slots, with ``capacity`` seats in each run; fixed choices are kept. A seat in
-the workshop a delegate ranked r-th costs r**2, a seat in an unranked workshop (P+1)**2
-where P is the longest preference list; the total cost is minimised.
+only in its slots, with ``capacity`` seats in each run; fixed choices are kept; a delegate
+is never placed in a workshop of their ``exclude`` list (e.g. rooms without step-free access
+or a hearing loop). A seat in the workshop a delegate ranked r-th costs r**2, a seat in an
+unranked workshop (P+1)**2 where P is the longest preference list; the total cost is
+minimised over the assignments that keep every rule.
+
+``exclude`` (optional, per delegate) lists workshop ids; repeats are harmless. A workshop
+that is both preferred and excluded is simply excluded: it is never assigned, and the
+delegate's other preferences keep the ranks they were given (the list still counts for P).
+A fixed choice of an excluded workshop is refused (``bad_fixed``); exclusions that leave a
+delegate or a slot without enough workshops or seats are refused as ``infeasible``.
 
 Method, chosen by measurement (see docs/benchmarks_rotation.md):
 
 1. **Sets by min-cost flow.** Decide *which* workshops each delegate attends with one
    min-cost flow: each (delegate, free slot) sends one unit through the delegate's
    "slot profile" nodes (so every chosen set can be matched to the delegate's slots) to
-   a workshop (once per delegate), and on to the slots the workshop runs in (capacity
-   per run, exactly the free seats each slot needs). It drops only the coupling between
-   a delegate's slot and the run that counts the seat, so its optimum is a lower bound.
-   Ties are broken lexicographically by a convex fill cost, which spreads delegates
-   without preferences evenly over workshops and slots.
+   a workshop (once per delegate, never an excluded one), and on to the slots the
+   workshop runs in (capacity per run, exactly the free seats each slot needs). It drops
+   only the coupling between a delegate's slot and the run that counts the seat, so its
+   optimum is a lower bound. Ties are broken lexicographically by a convex fill cost,
+   which spreads delegates without preferences evenly over workshops and slots.
 2. **Slots by flows, slot after slot.** Fit each delegate's chosen set into slots: for
    one slot at a time a small flow over groups of interchangeable delegates picks one
    workshop each, keeping every delegate's rest matchable, every workshop's remaining
@@ -24,10 +32,11 @@ Method, chosen by measurement (see docs/benchmarks_rotation.md):
 3. **Exact fit.** If step 2 gets stuck, CP-SAT decides the fit exactly on groups of
    delegates with the same set. Any fit costs exactly the lower bound: proven optimal.
 4. **Full model.** Only if the chosen sets cannot be fitted at all, CBC solves the
-   three-index model aggregated over delegates with identical preferences (exact: an
-   integer slot x workshop matrix with equal margins splits into whole schedules), in
-   rounds that admit only choices whose reduced cost in the flow fits a widening window
-   above the bound, within the time limit; ``optimal`` says whether it proved the optimum.
+   three-index model aggregated over delegates with identical preferences, fixed
+   choices and exclusions (exact: an integer slot x workshop matrix with equal margins
+   splits into whole schedules), in rounds that admit only choices whose reduced cost in
+   the flow fits a widening window above the bound, within the time limit; ``optimal``
+   says whether it proved the optimum.
 
 ``assign`` is pure and deterministic: the same input gives the same output.
 """
@@ -97,6 +106,7 @@ class _Problem:
     delegates: list[str]
     prefs: list[tuple[int, ...]]
     fixed: list[dict[int, int]]
+    exclude: list[frozenset[int]]
     longest: int
     time_limit_s: float | None
     slot_index: dict[str, int] = field(default_factory=dict)
@@ -187,6 +197,7 @@ def _parse(problem: Any, *, seats: bool = True) -> _Problem:
 
     delegates: list[str] = []
     prefs: list[tuple[int, ...]] = []
+    exclude: list[frozenset[int]] = []
     delegate_index: dict[str, int] = {}
     for item in _ids(problem["delegates"], "delegates"):
         if not isinstance(item, Mapping):
@@ -208,9 +219,21 @@ def _parse(problem: Any, *, seats: bool = True) -> _Problem:
                 raise _fail(f"delegate '{did}' names workshop '{wid}' twice in the preferences",
                             "duplicate_preference")
             ranked.append(workshop_index[wid])
+        raw = item.get("exclude", [])
+        if raw is None:
+            raw = []
+        if not isinstance(raw, list):
+            raise _fail(f"delegate '{did}' needs a list of workshop ids in 'exclude'")
+        barred: set[int] = set()
+        for wid in raw:  # a set: naming a workshop twice changes nothing
+            if not isinstance(wid, str) or wid not in workshop_index:
+                raise _fail(f"delegate '{did}' excludes unknown workshop {json.dumps(wid)}",
+                            "unknown_id")
+            barred.add(workshop_index[wid])
         delegate_index[did] = len(delegates)
         delegates.append(did)
         prefs.append(tuple(ranked))
+        exclude.append(frozenset(barred))
 
     fixed: list[dict[int, int]] = [{} for _ in delegates]
     raw_fixed = problem.get("fixed", [])
@@ -236,6 +259,9 @@ def _parse(problem: Any, *, seats: bool = True) -> _Problem:
         if w in fixed[d].values():
             raise _fail(f"delegate '{did}' has workshop '{wid}' fixed in more than one slot",
                         "bad_fixed")
+        if w in exclude[d]:
+            raise _fail(f"fixed choice: delegate '{did}' is fixed to workshop '{wid}' in slot "
+                        f"'{sid}', but '{wid}' is in the delegate's 'exclude' list", "bad_fixed")
         fixed[d][s] = w
 
     limit = problem.get("time_limit_s")
@@ -245,7 +271,8 @@ def _parse(problem: Any, *, seats: bool = True) -> _Problem:
 
     parsed = _Problem(
         slots=slots, workshops=workshops, capacity=capacity, runs=runs, delegates=delegates,
-        prefs=prefs, fixed=fixed, longest=max((len(p) for p in prefs), default=0),
+        prefs=prefs, fixed=fixed, exclude=exclude,
+        longest=max((len(p) for p in prefs), default=0),
         time_limit_s=None if limit is None else float(limit), slot_index=slot_index,
         workshop_index=workshop_index, delegate_index=delegate_index,
     )
@@ -290,23 +317,64 @@ def _check_seats(p: _Problem) -> None:
             raise _fail(
                 f"no assignment exists: slot '{p.slots[s]}' has {seats} seats for "
                 f"{len(p.delegates)} delegates ({len(p.delegates) - seats} short)", "infeasible")
-    checked: set[tuple[tuple[int, int], ...]] = set()
+    n_work = len(p.workshops)
+    checked: set[tuple[tuple[tuple[int, int], ...], frozenset[int]]] = set()
     for d, fixed in enumerate(p.fixed):
-        key = tuple(sorted(fixed.items()))
+        barred = p.exclude[d]
+        key = (tuple(sorted(fixed.items())), barred)
         if key in checked:
             continue
         checked.add(key)
         free = [s for s in range(n_slots) if s not in fixed]
-        taken = set(fixed.values())
-        options = {s: [w for w in range(len(p.workshops))
+        if barred:
+            if n_work - len(barred) < n_slots:
+                raise _fail(
+                    f"no assignment exists: delegate '{p.delegates[d]}' excludes "
+                    f"{len(barred)} of the {n_work} workshops, which leaves "
+                    f"{n_work - len(barred)} for {n_slots} slots", "infeasible")
+            for s in free:
+                if not any(s in p.runs[w] for w in range(n_work) if w not in barred):
+                    raise _fail(
+                        f"no assignment exists: delegate '{p.delegates[d]}' excludes every "
+                        f"workshop that runs in slot '{p.slots[s]}'", "infeasible")
+        taken = set(fixed.values()) | barred
+        options = {s: [w for w in range(n_work)
                        if w not in taken and cap[w][s] > 0] for s in free}
         matched = _match_slots(free, options)
         if len(matched) < len(free):
             missing = [p.slots[s] for s in free if s not in matched]
             raise _fail(
                 f"no assignment exists: delegate '{p.delegates[d]}' cannot be placed: there are "
-                f"not enough different workshops with free seats for slot(s) "
+                f"not enough different workshops with free seats"
+                f"{' that the delegate does not exclude' if barred else ''} for slot(s) "
                 f"{', '.join(repr(m) for m in missing)}", "infeasible")
+    if any(p.exclude):
+        _check_excluded_seats(p, cap)
+
+
+def _check_excluded_seats(p: _Problem, cap: list[list[int]]) -> None:
+    """Reject a slot whose delegates with exclusions outnumber the seats open to them.
+
+    For each slot and each delegate's exclude set B, every delegate free in that slot who
+    excludes at least B competes for the seats of the workshops outside B (Hall's rule).
+    Only a nicer message: the set-choice flow refuses such problems too, so with very many
+    different exclude sets (quadratic work) the check is left to it.
+    """
+    for s, sid in enumerate(p.slots):
+        sets: dict[frozenset[int], list[int]] = defaultdict(list)
+        for d, barred in enumerate(p.exclude):
+            if barred and s not in p.fixed[d]:
+                sets[barred].append(d)
+        if len(sets) > 200:
+            return
+        for barred, members in sets.items():
+            seats = sum(row[s] for w, row in enumerate(cap) if w not in barred)
+            bound = sum(len(others) for other, others in sets.items() if other >= barred)
+            if bound > seats:
+                raise _fail(
+                    f"no assignment exists: in slot '{sid}' the workshops that delegate "
+                    f"'{p.delegates[members[0]]}' does not exclude have {seats} free seats, "
+                    f"but {bound} delegates may only sit in those", "infeasible")
 
 
 def validate(problem: Any) -> None:
@@ -354,6 +422,9 @@ def check(problem: Any, assignments: Any) -> list[str]:
             if p.fixed[d].get(s, w) != w:
                 problems.append(
                     f"delegate {did!r} must attend {p.workshops[p.fixed[d][s]]!r} in {sid!r}")
+            if w in p.exclude[d]:
+                problems.append(f"delegate {did!r} is placed in {wid!r} in {sid!r}, which the "
+                                f"delegate excludes")
     for (w, s), n in sorted(fill.items()):
         if n > p.capacity[w]:
             problems.append(f"workshop {p.workshops[w]!r} has {n} delegates in slot "
@@ -458,7 +529,7 @@ def _choose_sets(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]]) 
         free = [s for s in range(n_slots) if s not in fixed]
         if not free:
             continue
-        taken = set(fixed.values())
+        taken = set(fixed.values()) | p.exclude[d]
         rank_cost = {w: (r + 1) ** 2 * scale for r, w in enumerate(p.prefs[d])}
         slot_node = {s: node + i for i, s in enumerate(free)}
         node += len(free)
@@ -801,8 +872,9 @@ def _solve_full(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]], s
             if isinstance(previous, Mapping):
                 for s, sid in enumerate(p.slots):
                     wid = previous.get(sid)
-                    if isinstance(wid, str) and wid in p.workshop_index:
-                        hint_plan[d].setdefault(s, p.workshop_index[wid])
+                    w = p.workshop_index.get(wid) if isinstance(wid, str) else None
+                    if w is not None and w not in p.exclude[d]:
+                        hint_plan[d].setdefault(s, w)
     window = 0
     while True:
         limit = sets.scale * (window + 1)
@@ -811,10 +883,12 @@ def _solve_full(p: _Problem, cap: list[list[int]], prof: list[frozenset[int]], s
         for d in range(len(p.delegates)):
             if len(p.fixed[d]) < n_slots:
                 allowed = frozenset(w for w in range(len(p.workshops))
-                                    if reduced.get((d, w), limit) < limit)
-                groups[p.prefs[d], tuple(sorted(p.fixed[d].items())), allowed].append(d)
+                                    if w not in p.exclude[d]
+                                    and reduced.get((d, w), limit) < limit)
+                groups[p.prefs[d], tuple(sorted(p.fixed[d].items())), p.exclude[d],
+                       allowed].append(d)
         model: list[_Group] = []
-        for (_, fixed, allowed), members in groups.items():
+        for (_, fixed, _, allowed), members in groups.items():
             free = [s for s in range(n_slots) if s not in dict(fixed)]
             model.append(_Group(members, free, sorted(allowed), exact=False))
         hint: dict[tuple[int, int, int], int] | None = None
@@ -883,8 +957,9 @@ def assign(problem: Any, *, time_limit_s: float | None = None,
            warm_start: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
     """Return the cheapest assignment of delegates to workshops in every slot, with stats.
 
-    ``problem`` has the JSON input shape (slots, workshops, delegates, fixed,
-    time_limit_s); ``time_limit_s`` overrides the input's limit for the exact fallbacks.
+    ``problem`` has the JSON input shape (slots, workshops, delegates with preferences
+    and an optional exclude list, fixed, time_limit_s); ``time_limit_s`` overrides the
+    input's limit for the exact fallbacks.
     ``warm_start`` (a previous ``assignments``) only seeds the last-resort full model.
     ``stats.first_choice_pct`` is the share of delegates with preferences who got their
     first choice. Raise RotationInputError (with ``code``) on bad or infeasible input and

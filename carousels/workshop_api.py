@@ -192,7 +192,7 @@ _SCHEMAS["CarouselSeat"] = _obj(
 _SCHEMAS["DelegateCarousel"] = _obj(
     {"session_id": INT, "session": STR, "plan_version": {"type": ["integer", "null"]},
      "preferences_open": {"type": "boolean"}, "deadline": {"type": ["string", "null"]},
-     "preferences": {"type": "array", "items": INT},
+     "deadline_text": STR, "preferences": {"type": "array", "items": INT},
      "workshops": {"type": "array", "items": _obj(
          {"id": INT, "title": STR, "description": STR, "led_by": STR, "leaders": STR,
           "room": STR, "rank": {"type": ["integer", "null"]}})},

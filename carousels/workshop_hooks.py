@@ -149,6 +149,12 @@ def demo_carousel(conference: Conference) -> None:
         db.session.rollback()
 
 
+def live_slots(conference: Conference) -> list[dict]:
+    """Return each carousel with its slots and published plan, for the Live page."""
+    return [{"session": s, "slots": ws.get_slots(s), "published": ws.published_plan(s)}
+            for s in ws.carousel_sessions(conference)]
+
+
 def install() -> None:
     """Register the providers with the features that exist."""
     from events import allocation_export, calendar, demo, exchange
@@ -157,3 +163,8 @@ def install() -> None:
     _add_once(allocation_export.ALLOCATION_ROWS, carousel_rows)
     _add_once(exchange.SCHEDULE_PROVIDERS, carousel_schedule)
     _add_once(demo.DEMO_HOOKS, demo_carousel)
+    try:
+        from events.live_views import LIVE_PANELS
+    except ImportError:  # pragma: no cover - live updates not installed
+        return
+    _add_once(LIVE_PANELS, "carousels/workshop_live_panel.html")

@@ -362,7 +362,12 @@ def set_preferences(session: Session, delegate: Delegate, workshop_ids: list, *,
     db.session.add_all(CarouselPreference(session_id=session.id, delegate_id=delegate.id,
                                           workshop_id=w.id, rank=rank, updated_at=stamp)
                        for rank, w in enumerate(chosen, 1))
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ConvenorError("conflict", "this ranking was changed at the same moment "
+                            "elsewhere; reload and try again") from None
     return chosen
 
 
@@ -513,37 +518,6 @@ def _stats(problem: dict, assignments: dict, base: dict | None = None) -> dict:
     return stats
 
 
-def _repair_access(problem: dict, assignments: dict[str, dict[str, str]]) -> int:
-    """Swap seats so nobody sits in an excluded workshop; return how many swaps were made.
-
-    Only needed while the engine ignores ``exclude``; each swap keeps every count the same.
-    """
-    bans = {d["id"]: set(d.get("exclude", ())) for d in problem["delegates"]}
-    prefs = {d["id"]: d["preferences"] for d in problem["delegates"]}
-    swaps = 0
-    for did, schedule in sorted(assignments.items()):
-        for sid, wid in sorted(schedule.items()):
-            if wid not in bans.get(did, ()):
-                continue
-            for other, theirs in sorted(assignments.items(), key=lambda kv: (
-                    _keenness(prefs, kv[0], wid), kv[0])):
-                target = theirs.get(sid)
-                if (other == did or target is None or target in bans.get(did, ())
-                        or wid in bans.get(other, ()) or target in schedule.values()
-                        or wid in theirs.values()):
-                    continue
-                schedule[sid], theirs[sid] = target, wid
-                swaps += 1
-                break
-    return swaps
-
-
-def _keenness(prefs: dict, did: str, wid: str) -> int:
-    """Return how much delegate ``did`` wants workshop ``wid`` (lower is keener)."""
-    ranked = prefs.get(did, [])
-    return ranked.index(wid) if wid in ranked else len(ranked)
-
-
 def run_assignment(session: Session, *, time_limit_s: float | None = None) -> CarouselPlan:
     """Compute a new draft plan from everyone's current preferences.
 
@@ -564,8 +538,6 @@ def run_assignment(session: Session, *, time_limit_s: float | None = None) -> Ca
                             _readable(str(exc), session)) from None
     assignments = result["assignments"]
     base_stats = dict(result["stats"])
-    if _repair_access(problem, assignments):
-        base_stats["optimal"] = False  # an engine without the exclude rule needed swaps
     stats = _stats(problem, assignments, base_stats)
     plan = _save_plan(session, assignments, stats, "Assigned")
     _commit_plan()
@@ -779,6 +751,10 @@ def delegate_carousels(delegate: Delegate, now: datetime | None = None) -> list[
             "preferences_open": state["open"],
             "deadline": (session.conference.local(state["deadline"]).isoformat()
                          if state["deadline"] else None),
+            "deadline_text": (f"{session.conference.local(state['deadline']):%H:%M} on "
+                              f"{session.conference.local(state['deadline']).day} "
+                              f"{session.conference.local(state['deadline']):%B}"
+                              if state["deadline"] else ""),
             "preferences": ranked,
             "workshops": [{"id": w.id, "title": w.title, "description": w.description,
                            "led_by": w.led_by, "leaders": w.leaders_line,

@@ -413,6 +413,9 @@ def start_slot(conference: Conference, session_id: int, number: int):
     else:
         flash(f"Slot {number} started: {result['delegates']} delegates were told their "
               "workshop.", "success")
+    back = request.form.get("next", "")
+    if back.startswith(f"/organiser/{conference.slug}/") and "//" not in back:
+        return redirect(back)
     return _back(conference, session)
 
 
@@ -536,6 +539,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(rounds.bp)
     csrf.exempt(rounds.bp)
     workshop_hooks.install()
+    app.add_template_global(workshop_hooks.live_slots, "carousel_live_slots")
 
 
 _add_once(ORGANISER_NAV, ("carousel.index", "Carousels"))

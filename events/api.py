@@ -80,6 +80,7 @@ def delegate_json(d: Delegate) -> dict:
         "organisation": d.organisation,
         "role": d.role,
         "region": d.region,
+        "pronouns": d.pronouns,
         "access_needs": {"step_free": d.needs_step_free, "hearing_loop": d.needs_hearing_loop,
                          "other": d.access_other},
         "dietary": d.dietary,

@@ -24,10 +24,12 @@ def load_user(user_id: str) -> Organiser | None:
     return db.session.get(Organiser, int(user_id)) if user_id.isdigit() else None
 
 
-def _safe_next(target: str | None) -> str:
+def _safe_next(target: str | None, organiser=None) -> str:
     # Only same-site relative paths, so a crafted link cannot bounce people elsewhere.
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
+    if organiser is not None and organiser.role == "door_staff":
+        return url_for("door.index")
     return url_for("organiser.index")
 
 
@@ -39,7 +41,7 @@ def login():
         organiser = services.authenticate(form.email.data, form.password.data)
         if organiser is not None:
             login_user(organiser, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_safe_next(request.args.get("next"), organiser))
         form.password.errors.append("Email or password is not right.")
     return render_template("auth/login.html", form=form), 422 if form.errors else 200
 

@@ -96,6 +96,8 @@ class DelegateForm(FlaskForm):
     organisation = StringField("Organisation (trust)", validators=[Optional(), Length(max=200)])
     role = StringField("Role", validators=[Optional(), Length(max=200)])
     region = StringField("Region", validators=[Optional(), Length(max=120)])
+    pronouns = StringField("Pronouns", description="Printed on the badge, e.g. she/her.",
+                           validators=[Optional(), Length(max=40)])
     needs_step_free = BooleanField("Needs step-free access")
     needs_hearing_loop = BooleanField("Needs a hearing loop")
     access_other = StringField("Other access needs", validators=[Optional(), Length(max=500)])

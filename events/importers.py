@@ -15,7 +15,7 @@ from .models import Conference, Delegate
 from .services import delegate_values
 
 REQUIRED = ("name", "email", "organisation", "role")
-OPTIONAL = ("region", "access_needs", "dietary", "slack_user_id", "needs_step_free",
+OPTIONAL = ("region", "pronouns", "access_needs", "dietary", "slack_user_id", "needs_step_free",
             "needs_hearing_loop", "access_other")
 
 #: Header spellings seen in ticketing exports, mapped to Convenor's column names.

@@ -226,6 +226,8 @@ class Delegate(db.Model):
     organisation: Mapped[str] = mapped_column(String(200), default="", index=True)
     role: Mapped[str] = mapped_column(String(200), default="")
     region: Mapped[str] = mapped_column(String(120), default="")
+    #: As the delegate wants them on their badge, e.g. "she/her"; optional.
+    pronouns: Mapped[str] = mapped_column(String(40), default="", server_default="")
     #: Needs step-free access: allocations only place them in step-free rooms and tables.
     needs_step_free: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Needs a hearing loop.

@@ -82,7 +82,8 @@ _SCHEMAS = {
     "AccessNeeds": _obj({"step_free": BOOL, "hearing_loop": BOOL, "other": STR}),
     "DelegateInput": _obj(
         {"name": STR, "email": {"type": "string", "format": "email"}, "organisation": STR,
-         "role": STR, "region": STR, "access_needs": _ref("AccessNeeds"), "dietary": STR,
+         "role": STR, "region": STR, "pronouns": STR, "access_needs": _ref("AccessNeeds"),
+         "dietary": STR,
          "slack_user_id": {"type": ["string", "null"]},
          "status": {"type": "string", "enum": ["active", "cancelled"]}},
         ["name", "email"],

@@ -353,7 +353,7 @@ def delegates(conference: Conference):
                            facets=services.delegate_facets(conference))
 
 
-DELEGATE_FIELDS = ("name", "email", "organisation", "role", "region", "needs_step_free",
+DELEGATE_FIELDS = ("name", "email", "organisation", "role", "region", "pronouns", "needs_step_free",
                    "needs_hearing_loop", "access_other", "dietary", "slack_user_id")
 
 

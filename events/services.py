@@ -601,7 +601,8 @@ def delegate_values(data: dict, *, partial: bool = False) -> tuple[dict, list[di
         values["name"] = fields.text("name", required=True, max_len=200)
     if fields.has("email"):
         values["email"] = fields.email("email")
-    for name, limit in (("organisation", 200), ("role", 200), ("region", 120), ("dietary", 300)):
+    for name, limit in (("organisation", 200), ("role", 200), ("region", 120), ("dietary", 300),
+                        ("pronouns", 40)):
         if fields.has(name):
             values[name] = fields.text(name, max_len=limit)
     if fields.has("slack_user_id"):

@@ -156,7 +156,7 @@
   // ------------------------------------------------------------------ per-page handlers
 
   var REGIONS = { programme: [".programme"], delegate: ["main ol.session-list"],
-                  dashboard: ["main > ol.session-list"], now: [] };
+                  dashboard: ["main > ol.session-list"], now: [], arrivals: [] };
 
   var handlers = {
     session_changed: function (data) {
@@ -182,6 +182,7 @@
       if (page === "delegate") refresh([]);
     },
     checkin_stats: function (data) {
+      if (page === "arrivals") { refresh([]); return; }
       var box = document.getElementById("live-checkins");
       if (!box || data.checked_in === null || data.checked_in === undefined) return;
       box.querySelector("strong").textContent = data.checked_in;
@@ -225,7 +226,10 @@
   if (token) auth.delegate_token = token;
   var socket = io("/live", { auth: auth, reconnectionDelayMax: 10000 });
   status("Connecting…", "connecting");
-  socket.on("connect", function () { status("Live", "live"); catchUp(); });
+  socket.on("connect", function () {
+    status("Live", "live"); catchUp();
+    if (page === "arrivals") refresh([]);  // arrival figures are not in the catch-up log
+  });
   socket.on("disconnect", function () { status("Reconnecting…", "offline"); });
   socket.on("connect_error", function (err) {
     status("Reconnecting…", "offline");
@@ -235,6 +239,7 @@
     socket.on(event, function (data) { dispatch(event, data); });
   });
   setInterval(catchUp, 60000);
+  if (page === "arrivals") setInterval(function () { refresh([]); }, 30000);
 
   var dismiss = document.querySelector("#live-message button");
   if (dismiss) dismiss.addEventListener("click", function () {

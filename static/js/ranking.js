@@ -1,31 +1,38 @@
 // Carousel ranking: one rank <select> per workshop (works without JavaScript).
-// With JavaScript, choosing a rank another workshop already has swaps the two, so ranks
-// stay unique, and the change is announced to screen readers.
+// With JavaScript, when a select is left with a rank another workshop already has, that
+// other workshop takes this one's previous rank (a swap), so ranks stay unique; the change
+// is announced to screen readers. Swapping on leaving (not on every change) lets keyboard
+// users step through the ranks with the arrow keys without shuffling the other workshops.
 (function () {
   "use strict";
+  function name(select) {
+    return select.labels && select.labels[0] ? select.labels[0].textContent.replace(/^Rank for /, "") : "";
+  }
   document.querySelectorAll("form[data-ranking]").forEach(function (form) {
     var selects = Array.prototype.slice.call(form.querySelectorAll("select"));
     var status = form.querySelector(".ws-rank-status");
-    selects.forEach(function (select) {
-      select.dataset.previous = select.value;
-      select.addEventListener("change", function () {
-        var value = select.value;
-        var message = "";
-        if (value) {
-          selects.forEach(function (other) {
-            if (other !== select && other.value === value) {
-              other.value = select.dataset.previous || "";
-              other.dataset.previous = other.value;
-              var name = other.labels && other.labels[0] ? other.labels[0].textContent.replace(/^Rank for /, "") : "";
-              message = name + (other.value ? " is now rank " + other.value : " is now not ranked") + ".";
-            }
-          });
-        }
-        select.dataset.previous = value;
-        if (status) {
-          status.textContent = message + " Press “Save my ranking” to keep your changes.";
+    function settle(select) {
+      var value = select.value;
+      var before = select.dataset.before || "";
+      if (!value || value === before) { return; }
+      selects.forEach(function (other) {
+        if (other !== select && other.value === value) {
+          other.value = before;
+          if (status) {
+            status.textContent = name(other) + (before ? " is now rank " + before : " is now not ranked") +
+              ". Press “Save my ranking” to keep your changes.";
+          }
         }
       });
+      select.dataset.before = value;
+    }
+    selects.forEach(function (select) {
+      select.dataset.before = select.value;
+      select.addEventListener("focus", function () { select.dataset.before = select.value; });
+      select.addEventListener("blur", function () { settle(select); });
+    });
+    form.addEventListener("submit", function () {
+      if (selects.indexOf(document.activeElement) >= 0) { settle(document.activeElement); }
     });
   });
 })();

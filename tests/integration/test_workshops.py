@@ -16,8 +16,9 @@ from events.extensions import db
 
 
 @pytest.fixture(autouse=True)
-def _short_runs(app):
-    app.config["CAROUSEL_TIME_LIMIT_S"] = 2.0
+def _short_runs(request):
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").config["CAROUSEL_TIME_LIMIT_S"] = 2.0
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def rooms(conference, make_room):
     return [make_room(conference, "Room A", 10, step_free=True),
             make_room(conference, "Room B", 10, step_free=True, hearing_loop=True),
             make_room(conference, "Room C", 10),
-            make_room(conference, "Room D", 10, step_free=True)]
+            make_room(conference, "Room D", 10, step_free=True, hearing_loop=True)]
 
 
 @pytest.fixture
@@ -269,3 +270,89 @@ def test_csrf_protects_the_ranking_form(app, conference, block, people):
     r = client.post(url, data={f"rank-{workshop.id}": "1", "csrf_token": token})
     assert r.status_code == 302
     assert [w.id for w in ws.get_preferences(block, me.id)] == [workshop.id]
+
+
+def test_demo_has_a_published_carousel(sqlite_app):
+    from events import demo
+
+    demo.seed_demo()
+    conference = db.session.scalar(db.select(demo.Conference))
+    [block] = ws.carousel_sessions(conference)
+    slots = ws.get_slots(block)
+    assert [(conference.local(s.starts_at).strftime("%H:%M"),
+             conference.local(s.ends_at).strftime("%H:%M")) for s in slots] == [
+        ("11:10", "11:35"), ("11:40", "12:05"), ("12:10", "12:35")]
+    leaders = {w.leaders_line for w in ws.get_workshops(block)}
+    assert {"Kieron White", "Pete F. Atherton PhD", "Cheryl Shirley"} <= leaders
+    plan = ws.published_plan(block)
+    assert plan is not None and ws.plan_problems(block, plan) == []
+    people = ws.active_delegates(conference)
+    assert len({s.delegate_id for s in plan.seats}) == len(people)
+    assert 0.85 * len(people) <= len(ws.all_preferences(block)) <= 0.95 * len(people)
+
+
+def test_calendar_schedule_and_csv_exports_show_the_workshops(client, login, conference, block,
+                                                               rooms, atherton, people):
+    services.update_conference(conference, {"published": True})
+    login()
+    _define_by_web(client, conference, block, rooms, atherton)
+    ws.run_assignment(block)
+    ws.publish(block)
+    me = people[0]
+    ics = client.get(f"/me/{me.token}/agenda.ics").get_data(as_text=True).replace("\r\n ", "")
+    assert ics.count("Carousel ") >= 3 and "carousel-" in ics
+    schedule = client.get(f"/c/{conference.slug}/schedule.json").get_json()
+    titles = [e["title"] for day in schedule["schedule"]["conference"]["days"]
+              for events in day["rooms"].values() for e in events]
+    assert titles.count("AI in the classroom (Carousel 1)") == 1
+    assert len([t for t in titles if "(Carousel" in t]) == 4 * 3
+    assert block.title not in titles  # the block is replaced by its workshops
+    rows = client.get(f"/organiser/{conference.slug}/allocations.csv").get_data(as_text=True)
+    assert rows.count("carousel") >= 27
+
+
+def test_edit_a_workshop_and_close_ranking(client, login, conference, block, rooms, atherton,
+                                           people):
+    login()
+    base = _define_by_web(client, conference, block, rooms, atherton)
+    workshop = next(w for w in ws.get_workshops(block) if w.title == "SEND inclusion")
+    page = client.get(f"{base}/workshops/{workshop.id}").get_data(as_text=True)
+    assert 'value="SEND inclusion"' in page
+    r = client.post(f"{base}/workshops/{workshop.id}", data={
+        "title": "SEND inclusion in practice", "led_by": "peer", "room_id": rooms[3].id,
+        "capacity": 3, "slot_numbers": [1, 3]})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    db.session.expire_all()
+    assert workshop.title == "SEND inclusion in practice"
+    assert [s.number for s in workshop.slots] == [1, 3]
+    setup = client.get(f"{base}/setup").get_data(as_text=True)
+    assert "Carousel 1, Carousel 3" in setup
+    # Closing ranking: the delegate sees their ranking but can no longer change it.
+    ws.set_preferences(block, people[0], [workshop.id])
+    r = client.post(f"{base}/setup/window", data={"deadline": ""})
+    assert r.status_code == 302
+    panel = _panel(client, people[0])
+    assert "<select" not in panel and "SEND inclusion in practice" in panel
+    assert "once the organisers publish" in panel
+    r = client.post(f"/me/{people[0].token}/carousels/{block.id}/preferences", data={},
+                    follow_redirects=True)
+    assert "ranking workshops is not open" in r.get_data(as_text=True)
+    assert [w.id for w in ws.get_preferences(block, people[0].id)] == [workshop.id]
+
+
+def test_start_a_slot_from_the_live_page(client, login, conference, block, rooms, atherton,
+                                         people, received):
+    login()
+    _define_by_web(client, conference, block, rooms, atherton)
+    live = f"/organiser/{conference.slug}/live"
+    assert "No published assignment yet" in client.get(live).get_data(as_text=True)
+    ws.run_assignment(block)
+    ws.publish(block)
+    page = client.get(live).get_data(as_text=True)
+    assert "Start Carousel 1 (11:15)" in page
+    r = client.post(f"/organiser/{conference.slug}/carousels/{block.id}/slots/1/start",
+                    data={"next": live})
+    assert r.status_code == 302 and r.headers["Location"].endswith(live)
+    assert "Carousel 1 started" in client.get(live).get_data(as_text=True)
+    [sent] = received["starting"]
+    assert sent["kind"] == "carousel" and len(sent["per_delegate"]) == len(people)

@@ -6,6 +6,7 @@ import contextlib
 import copy
 import itertools
 import json
+import random
 import subprocess
 import sys
 from collections import Counter
@@ -31,20 +32,32 @@ QUIET: dict[str, Any] = {"database": None, "deadline": None,
 
 @st.composite
 def problems(draw: st.DrawFn, max_delegates: int = 4, max_workshops: int = 4,
-             max_slots: int = 3, max_capacity: int = 3) -> dict[str, Any]:
-    """Draw a small, well-formed problem (it may have no assignment)."""
+             max_slots: int = 3, max_capacity: int = 3,
+             exclusions: bool = False) -> dict[str, Any]:
+    """Draw a small, well-formed problem (it may have no assignment).
+
+    With ``exclusions`` some delegates get an ``exclude`` list, which may repeat ids and
+    may overlap their preferences.
+    """
     slots = [f"S{i}" for i in range(draw(st.integers(1, max_slots)))]
     workshops = []
-    for w in range(draw(st.integers(1, max_workshops))):
+    # With exclusions, one spare workshop and no empty rooms keep most draws solvable.
+    spare = min(len(slots) + 1, max_workshops) if exclusions else 1
+    for w in range(draw(st.integers(spare, max_workshops))):
         runs = draw(st.lists(st.sampled_from(slots), unique=True, min_size=1,
                              max_size=len(slots)))
-        workshops.append({"id": f"W{w}", "capacity": draw(st.integers(0, max_capacity)),
+        workshops.append({"id": f"W{w}",
+                          "capacity": draw(st.integers(int(exclusions), max_capacity)),
                           "slots": sorted(runs)})
     ids = [w["id"] for w in workshops]
     delegates = []
     for d in range(draw(st.integers(0, max_delegates))):
         prefs = draw(st.permutations(ids))[: draw(st.integers(0, len(ids)))]
-        delegates.append({"id": f"d{d}", "preferences": prefs})
+        delegate: dict[str, Any] = {"id": f"d{d}", "preferences": prefs}
+        if exclusions and draw(st.booleans()):
+            delegate["exclude"] = draw(st.lists(st.sampled_from(ids), min_size=1, max_size=2))
+        delegates.append(delegate)
+    barred = {(d["id"], w) for d in delegates for w in d.get("exclude", [])}
     fixed = []
     taken: set[tuple[str, str]] = set()
     used: set[tuple[str, str]] = set()
@@ -53,7 +66,8 @@ def problems(draw: st.DrawFn, max_delegates: int = 4, max_workshops: int = 4,
             break
         d = draw(st.sampled_from(delegates))["id"]
         s = draw(st.sampled_from(slots))
-        options = [w["id"] for w in workshops if s in w["slots"] and (d, w["id"]) not in used]
+        options = [w["id"] for w in workshops if s in w["slots"]
+                   and (d, w["id"]) not in used and (d, w["id"]) not in barred]
         if (d, s) in taken or not options:
             continue
         w = draw(st.sampled_from(options))
@@ -79,8 +93,10 @@ def brute_force(problem: dict[str, Any]) -> int | None:
     options = []
     for delegate in problem["delegates"]:
         mine = []
+        barred = set(delegate.get("exclude", []))
         for combo in itertools.permutations(runs, len(slots)):
-            if all(s in runs[w] for s, w in zip(slots, combo, strict=True)) and all(
+            if barred.isdisjoint(combo) and all(
+                    s in runs[w] for s, w in zip(slots, combo, strict=True)) and all(
                     fixed.get((delegate["id"], s), w) == w
                     for s, w in zip(slots, combo, strict=True)):
                 mine.append((sum(seat_cost(problem, delegate, w) for w in combo), combo))
@@ -113,6 +129,8 @@ def assert_keeps_rules(problem: dict[str, Any], result: dict[str, Any]) -> None:
             assert fill[s, w["id"]] <= w["capacity"]
     for f in problem.get("fixed", []):
         assert assignments[f["delegate"]][f["slot"]] == f["workshop"]
+    for delegate in problem["delegates"]:
+        assert not set(delegate.get("exclude", [])) & set(assignments[delegate["id"]].values())
     stats = result["stats"]
     independent = sum(seat_cost(problem, d, w) for d in problem["delegates"]
                       for w in assignments[d["id"]].values())
@@ -155,9 +173,28 @@ def test_small_instances_match_brute_force(problem: dict[str, Any],
     assert result["stats"]["optimal"] is True
 
 
+@settings(max_examples=500, **QUIET)
+@given(problems(exclusions=True), st.sampled_from(PATHS))
+def test_small_instances_with_exclusions_match_brute_force(problem: dict[str, Any],
+                                                           skipped: tuple[str, ...]) -> None:
+    best = brute_force(problem)
+    with skipping(skipped):
+        if best is None:
+            with pytest.raises(RotationInputError) as caught:
+                assign(problem)
+            assert caught.value.code == "infeasible"
+            assert str(caught.value).startswith("no assignment exists")
+            return
+        result = assign(problem)
+    assert_keeps_rules(problem, result)
+    assert result["stats"]["cost"] == best
+    assert result["stats"]["optimal"] is True
+
+
 @settings(max_examples=60, **QUIET)
-@given(problems(max_delegates=40, max_workshops=8, max_slots=4, max_capacity=12),
-       st.sampled_from(PATHS))
+@given(problems(max_delegates=40, max_workshops=8, max_slots=4, max_capacity=12,
+                exclusions=True) | problems(max_delegates=40, max_workshops=8, max_slots=4,
+                                            max_capacity=12), st.sampled_from(PATHS))
 def test_every_output_keeps_every_rule(problem: dict[str, Any],
                                        skipped: tuple[str, ...]) -> None:
     with skipping(skipped):
@@ -182,6 +219,85 @@ def test_partial_runs_keep_rules_and_prove_optimality(seed: int,
             return
     assert_keeps_rules(problem, result)
     assert result["stats"]["optimal"] is True
+
+
+def with_exclusions(problem: dict[str, Any], share: float, *, seed: int) -> dict[str, Any]:
+    """Let ``share`` of the delegates exclude one or two workshops (as access needs do)."""
+    rng = random.Random(seed)
+    ids = [w["id"] for w in problem["workshops"]]
+    for delegate in problem["delegates"]:
+        if rng.random() < share:
+            delegate["exclude"] = rng.sample(ids, rng.randint(1, 2))
+    return problem
+
+
+@settings(max_examples=20, **QUIET)
+@given(st.integers(0, 10_000), st.sampled_from(PATHS))
+def test_exclusions_on_partial_runs_keep_rules_and_prove_optimality(
+        seed: int, skipped: tuple[str, ...]) -> None:
+    problem = with_exclusions(make(60, 7, 3, seed=seed, partial=0.4), 0.3, seed=seed)
+    with skipping(skipped):
+        try:
+            result = assign(problem, time_limit_s=20)
+        except RotationInputError as error:
+            assert error.code == "infeasible"
+            return
+    assert_keeps_rules(problem, result)
+    assert result["stats"]["optimal"] is True
+
+
+def test_every_stage_gives_the_same_optimum_with_exclusions() -> None:
+    problem = with_exclusions(make(300, 12, 3, seed=1), 0.1, seed=4)
+    costs = set()
+    for skipped in PATHS:
+        with skipping(skipped):
+            result = assign(problem)
+        assert_keeps_rules(problem, result)
+        assert result["stats"]["optimal"] is True
+        costs.add(result["stats"]["cost"])
+    assert len(costs) == 1
+
+
+def test_excluded_workshop_is_never_assigned_even_if_preferred() -> None:
+    problem = {"slots": ["S1", "S2"],
+               "workshops": [{"id": w, "capacity": 5, "slots": ["S1", "S2"]}
+                             for w in ("W1", "W2", "W3")],
+               "delegates": [{"id": "d1", "preferences": ["W1", "W2"], "exclude": ["W1", "W1"]},
+                             {"id": "d2", "preferences": ["W1", "W2"]}]}
+    result = assign(problem)
+    assert_keeps_rules(problem, result)
+    assert "W1" not in result["assignments"]["d1"].values()
+    assert set(result["assignments"]["d2"].values()) == {"W1", "W2"}
+    # d1 keeps the ranks given: W2 is still their second choice, W3 unranked (3**2).
+    assert result["stats"] == result["stats"] | {
+        "cost": 4 + 9 + 1 + 4, "optimal": True, "first_choice_pct": 50.0,
+        "rank_histogram": {"1": 1, "2": 2, "unranked": 1}}
+
+
+def test_exclusions_compete_for_the_seats_left() -> None:
+    # Two delegates need W1 (the only room they may use in S1 besides W3, which is full).
+    problem = {"slots": ["S1", "S2"],
+               "workshops": [{"id": "W1", "capacity": 2, "slots": ["S1", "S2"]},
+                             {"id": "W2", "capacity": 4, "slots": ["S1", "S2"]},
+                             {"id": "W3", "capacity": 4, "slots": ["S1", "S2"]}],
+               "delegates": [{"id": f"d{i}", "preferences": ["W2", "W3"],
+                              "exclude": ["W2"] if i < 2 else []} for i in range(4)]}
+    result = assign(problem)
+    assert_keeps_rules(problem, result)
+    assert result["stats"]["optimal"] is True
+    for i in range(2):
+        assert sorted(result["assignments"][f"d{i}"].values()) == ["W1", "W3"]
+
+
+def test_warm_start_with_a_now_excluded_seat_keeps_rules() -> None:
+    problem = make(200, 10, 3, seed=5, partial=0.4)
+    previous = assign(problem)["assignments"]
+    problem["delegates"][0]["exclude"] = [previous["d1"]["S1"]]
+    with skipping(("_fit_slot_by_slot", "_fit_exact")):  # the warm start only seeds stage 4
+        result = assign(problem, warm_start=previous)
+    assert_keeps_rules(problem, result)
+    assert result["stats"]["optimal"] is True
+    assert previous["d1"]["S1"] not in result["assignments"]["d1"].values()
 
 
 def test_sets_that_cannot_be_fitted_fall_back_to_the_full_model() -> None:
@@ -291,6 +407,34 @@ BAD = [
     (changed("workshops.1.slots", ["S2"]) | {
         "fixed": [{"delegate": "d1", "slot": "S1", "workshop": "W2"}]}, "bad_fixed",
      "does not run in slot 'S1'"),
+    (changed("delegates.0.exclude", ["W7"]), "unknown_id", "excludes unknown workshop \"W7\""),
+    (changed("delegates.0.exclude", [3]), "unknown_id", "excludes unknown workshop 3"),
+    (changed("delegates.0.exclude", "W1"), "bad_input", "list of workshop ids in 'exclude'"),
+    (changed("delegates.0.exclude", ["W2"]) | {
+        "fixed": [{"delegate": "d1", "slot": "S2", "workshop": "W2"}]}, "bad_fixed",
+     "delegate 'd1' is fixed to workshop 'W2' in slot 'S2', but 'W2' is in the delegate's "
+     "'exclude' list"),
+    (changed("delegates.1.exclude", ["W2"]), "infeasible",
+     "delegate 'd2' excludes 1 of the 2 workshops, which leaves 1 for 2 slots"),
+    (changed("workshops", [{"id": "W1", "capacity": 2, "slots": ["S1", "S2"]},
+                           {"id": "W2", "capacity": 2, "slots": ["S1", "S2"]},
+                           {"id": "W3", "capacity": 2, "slots": ["S1"]},
+                           {"id": "W4", "capacity": 2, "slots": ["S1"]}])
+     | {"delegates": [{"id": "d1", "preferences": [], "exclude": ["W1", "W2"]}]},
+     "infeasible", "delegate 'd1' excludes every workshop that runs in slot 'S2'"),
+    (changed("workshops", [{"id": "W1", "capacity": 2, "slots": ["S1", "S2"]},
+                           {"id": "W2", "capacity": 2, "slots": ["S1", "S2"]},
+                           {"id": "W3", "capacity": 2, "slots": ["S1"]}])
+     | {"delegates": [{"id": "d1", "preferences": [], "exclude": ["W2"]}],
+        "fixed": [{"delegate": "d1", "slot": "S1", "workshop": "W1"}]},
+     "infeasible", "delegate 'd1' cannot be placed: there are not enough different workshops "
+     "with free seats that the delegate does not exclude for slot(s) 'S2'"),
+    (changed("workshops", [{"id": w, "capacity": c, "slots": ["S1", "S2"]}
+                           for w, c in (("W1", 1), ("W2", 1), ("W3", 5))])
+     | {"delegates": [{"id": f"d{i}", "preferences": [], "exclude": ["W3"]}
+                      for i in range(3)]}, "infeasible",
+     "in slot 'S1' the workshops that delegate 'd0' does not exclude have 2 free seats, "
+     "but 3 delegates may only sit in those"),
     (changed("time_limit_s", 0), "bad_input", "time_limit_s"),
     ([1, 2], "bad_input", "JSON object"),
     ({"slots": ["S1"]}, "bad_input", "no 'workshops'"),
@@ -336,6 +480,11 @@ def test_check_reports_broken_rules() -> None:
     full = changed("workshops.0.capacity", 1)
     over = {"d1": {"S1": "W1", "S2": "W2"}, "d2": {"S1": "W1", "S2": "W2"}}
     assert any("has 2 delegates in slot 'S1' but 1 seats" in p for p in check(full, over))
+    barred = changed("delegates.1.exclude", ["W2"])
+    placed = {"d1": {"S1": "W1", "S2": "W2"}, "d2": {"S1": "W2", "S2": "W1"}}
+    assert check(barred, placed) == ["delegate 'd2' is placed in 'W2' in 'S1', which the "
+                                     "delegate excludes"]
+    assert check(base(), placed) == []
 
 
 # ---------------------------------------------------------------------- CLI
@@ -362,6 +511,12 @@ def test_cli_prints_json(tmp_path: Path) -> None:
     (json.dumps(changed("delegates.0.preferences", ["W1", "W1"])), (), "twice"),
     (json.dumps(changed("workshops", [{"id": "W1", "capacity": 1, "slots": ["S1"]}])), (),
      "no assignment exists"),
+    (json.dumps(changed("delegates.0.exclude", ["W9"])), (), "excludes unknown workshop"),
+    (json.dumps(changed("delegates.0.exclude", ["W1"])
+                | {"fixed": [{"delegate": "d1", "slot": "S1", "workshop": "W1"}]}), (),
+     "in the delegate's 'exclude' list"),
+    (json.dumps(changed("delegates.0.exclude", ["W1"])), (),
+     "no assignment exists: delegate 'd1' excludes 1 of the 2 workshops"),
     (json.dumps(base()), ("--time-limit", "-3"), "--time-limit"),
     (json.dumps(base()), ("--time-limit", "soon"), "invalid float value"),
 ])
