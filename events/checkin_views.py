@@ -28,6 +28,7 @@ from flask import (
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 
 from . import api, checkin, services
 from .badges import qr_png, qr_svg
@@ -278,11 +279,12 @@ def service_worker(slug):
 class BadgeForm(ConfirmForm):
     """Choose which badges to print and how."""
 
-    layout = SelectField("Layout", choices=[("a6", "A6 — one badge per page (badge printers)"),
-                                            ("a4", "A4 sheets — four A6 badges per page")])
+    layout = SelectField("Layout", choices=[
+        SelectChoice("a6", "A6 — one badge per page (badge printers)"),
+        SelectChoice("a4", "A4 sheets — four A6 badges per page")])
     organisation = SelectField("Organisation", choices=[])
-    who = SelectField("Which delegates", choices=[("all", "Everyone registered"),
-                                                  ("not_arrived", "Not checked in yet")])
+    who = SelectField("Which delegates", choices=[SelectChoice("all", "Everyone registered"),
+                                                  SelectChoice("not_arrived", "Not checked in yet")])
 
 
 class ListForm(ConfirmForm):
@@ -291,32 +293,32 @@ class ListForm(ConfirmForm):
     target = SelectField("Valid once on", choices=[])
 
 
-def _list_choices(conference: Conference) -> list[tuple[str, str]]:
+def _list_choices(conference: Conference) -> list[SelectChoice]:
     have = {r.name for r in checkin.checkin_lists(conference)}
     choices = []
     day = conference.starts_on
     while day <= conference.ends_on:
         key = f"day-{day.isoformat()}"
         if key not in have:
-            choices.append((f"day:{day.isoformat()}", f"Day — {day:%A} {day.day} {day:%B}"))
+            choices.append(SelectChoice(f"day:{day.isoformat()}", f"Day — {day:%A} {day.day} {day:%B}"))
         day = day.fromordinal(day.toordinal() + 1)
     for s in services.programme_sessions(conference):
         if s.kind in ("break",):
             continue
         if f"session-{s.id}" not in have:
-            choices.append((f"session:{s.id}", f"Session — {s.title}"))
+            choices.append(SelectChoice(f"session:{s.id}", f"Session — {s.title}"))
         unit = {"carousel": "slot", "world_cafe": "round"}.get(s.kind)
         if unit:
             for n in range(1, checkin._round_count(s) + 1):
                 if f"session-{s.id}-{unit}-{n}" not in have:
-                    choices.append((f"{unit}:{s.id}:{n}", f"{s.title} — {unit} {n}"))
+                    choices.append(SelectChoice(f"{unit}:{s.id}:{n}", f"{s.title} — {unit} {n}"))
     return choices
 
 
 def _badge_form(conference: Conference) -> BadgeForm:
     form = BadgeForm()
     orgs = sorted({d.organisation for d in conference.delegates if d.organisation})
-    form.organisation.choices = [("", "All organisations")] + [(o, o) for o in orgs]
+    form.organisation.choices = [SelectChoice("", "All organisations")] + [SelectChoice(o, o) for o in orgs]
     return form
 
 
