@@ -92,7 +92,7 @@ def _draw_badge(canvas, badge: Badge, x: float, y: float, w: float, h: float) ->
     from reportlab.lib.units import mm
     from reportlab.lib.utils import ImageReader
 
-    ink, accent = HexColor("#16213e"), HexColor("#1d4ed8")
+    ink, accent = HexColor("#1b2430"), HexColor("#0b6b4f")
     pad = 8 * mm
     inner = w - 2 * pad
     # Header band with the conference name.

@@ -32,6 +32,7 @@ from wtforms.fields.choices import SelectChoice
 
 from . import api, checkin, services
 from .badges import qr_png, qr_svg
+from .demo import DEMO_HOOKS
 from .errors import ConvenorError
 from .extensions import csrf, db
 from .forms import ConfirmForm
@@ -511,6 +512,38 @@ def delegate_checkins(delegate: Delegate) -> list[dict]:
     return [{"label": r.checkin_list.label, "at": r.checked_in_at} for r in rows]
 
 
+# --------------------------------------------------------------------------- demo
+
+
+def demo_checkin(conference: Conference) -> None:
+    """Give the demo badges, a list for the opening keynote, and the first 40 minutes of arrivals.
+
+    About two in five delegates are already through the door (08:00–08:40 on the day), so the
+    arrivals page has a curve to show and the scanner still has plenty of people to check in.
+    """
+    import random
+    from datetime import datetime, time, timedelta
+
+    from .checkin_models import Checkin
+
+    checkin.ensure_secrets(conference)
+    door = checkin.door_list(conference)
+    keynote = next((s for s in services.programme_sessions(conference) if s.kind == "keynote"), None)
+    if keynote is not None:
+        checkin.create_list(conference, {"kind": "session", "session_id": keynote.id})
+    rng = random.Random(800)
+    people = sorted((d for d in conference.delegates if d.status == "active"), key=lambda d: d.id)
+    opening = datetime.combine(conference.starts_on, time(8, 0), tzinfo=conference.tz)
+    arrived = rng.sample(people, k=len(people) * 2 // 5)
+    for d in arrived:
+        # Arrivals bunch up around 08:20: a triangular spread over the first 40 minutes.
+        minutes = rng.triangular(0, 40, 22)
+        db.session.add(Checkin(list_id=door.id, delegate_id=d.id, type="entry",
+                               checked_in_at=opening + timedelta(minutes=minutes),
+                               device=rng.choice(["Desk 1", "Desk 2", "Desk 3"])))
+    db.session.commit()
+
+
 # --------------------------------------------------------------------------- registration
 
 
@@ -576,6 +609,7 @@ def register(app: Flask) -> None:
 
 
 _add_once(ORGANISER_NAV, ("checkin.dashboard", "Check-in"))
+_add_once(DEMO_HOOKS, demo_checkin)
 _add_once(DELEGATE_PANELS, "checkin/_delegate_panel.html")
 _add_once(DASHBOARD_PANELS, "checkin/_dashboard_panel.html")
 __all__ = ["register", "CSRFError"]

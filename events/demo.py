@@ -137,6 +137,8 @@ class DemoResult:
             f"  organiser  {ORGANISER_EMAIL}  password: {self.password}",
             f"  door staff {DOOR_EMAIL}  password: {self.password}",
             f"  API token  {self.token}",
+            f"Door scanner: http://127.0.0.1:5000/door/{SLUG}/   "
+            f"Arrivals: http://127.0.0.1:5000/organiser/{SLUG}/checkin/",
         ]
         return "\n".join(lines)
 
