@@ -45,6 +45,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/cafe.py
 	$(BIN)/python benchmarks/rotation.py
 	$(BIN)/python benchmarks/live.py
+	$(BIN)/python benchmarks/checkin.py
 
 clean:
 	rm -rf $(VENV) instance/*.db

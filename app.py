@@ -51,6 +51,11 @@ def create_app(config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
         JSON_SORT_KEYS=False,
     )
+    pool = os.environ.get("DATABASE_POOL_SIZE", "")
+    if pool.isdigit() and not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Threads beyond the pool wait for a connection; match the pool to the server's threads.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "pool_size": int(pool),
+                                                   "max_overflow": int(pool)}
     if config:
         app.config.update(config)
     if not app.config["SECRET_KEY"]:

@@ -394,11 +394,14 @@ def _outcome(conference: Conference, organiser: Organiser | None, clean: dict):
                   checked_in_at=when, device=clean["device"],
                   method="scan" if clean["secret"] else "manual",
                   organiser_id=organiser.id if organiser else None)
+    db.session.add(row)
     try:
-        with db.session.begin_nested():
-            db.session.add(row)
+        # Nothing else is written yet in this transaction, so losing the race rolls back only
+        # this row (no SAVEPOINT: SQLite's driver would commit the row when one is released).
+        db.session.flush()
     except IntegrityError:
         # Another device checked the same badge in at this instant: the database let one win.
+        db.session.rollback()
         first = _entry(checkin_list.id, delegate.id)
         return (*_already(conference, first, delegate), delegate, None)
     return 201, {"status": "ok", "type": "entry", "message": "Checked in",
@@ -545,7 +548,8 @@ def arrivals(conference: Conference) -> dict:
                     "label": f"{start + timedelta(minutes=BUCKET_MINUTES * i):%H:%M}",
                     "count": n} for i, n in enumerate(tally)]
     latest = db.session.scalars(select(ScanLog).where(ScanLog.conference_id == conference.id)
-                                .order_by(ScanLog.id.desc()).limit(15)).all()
+                                .order_by(ScanLog.received_at.desc(), ScanLog.id.desc())
+                                .limit(15)).all()
     return {
         "expected": expected,
         "arrived": counts.get(door.id, 0),

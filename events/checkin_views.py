@@ -512,6 +512,15 @@ def delegate_checkins(delegate: Delegate) -> list[dict]:
     return [{"label": r.checkin_list.label, "at": r.checked_in_at} for r in rows]
 
 
+def checkin_summary(conference: Conference) -> dict:
+    """Return door arrivals and expected delegates, for the overview panel."""
+    from sqlalchemy import func, select
+
+    expected = db.session.scalar(select(func.count(Delegate.id)).where(
+        Delegate.conference_id == conference.id, Delegate.status == "active")) or 0
+    return {"arrived": checkin.count_arrived(conference), "expected": expected}
+
+
 # --------------------------------------------------------------------------- demo
 
 
@@ -524,7 +533,7 @@ def demo_checkin(conference: Conference) -> None:
     import random
     from datetime import datetime, time, timedelta
 
-    from .checkin_models import Checkin
+    from .checkin_models import Checkin, ScanLog
 
     checkin.ensure_secrets(conference)
     door = checkin.door_list(conference)
@@ -538,9 +547,11 @@ def demo_checkin(conference: Conference) -> None:
     for d in arrived:
         # Arrivals bunch up around 08:20: a triangular spread over the first 40 minutes.
         minutes = rng.triangular(0, 40, 22)
-        db.session.add(Checkin(list_id=door.id, delegate_id=d.id, type="entry",
-                               checked_in_at=opening + timedelta(minutes=minutes),
-                               device=rng.choice(["Desk 1", "Desk 2", "Desk 3"])))
+        when, desk = opening + timedelta(minutes=minutes), rng.choice(["Desk 1", "Desk 2", "Desk 3"])
+        db.session.add(Checkin(list_id=door.id, delegate_id=d.id, type="entry", checked_in_at=when,
+                               device=desk))
+        db.session.add(ScanLog(conference_id=conference.id, list_name="door", delegate_id=d.id,
+                               result="ok", device=desk, scanned_at=when, received_at=when))
     db.session.commit()
 
 
@@ -604,6 +615,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(me_bp)
     checkin.install()
     app.add_template_global(delegate_checkins, "delegate_checkins")
+    app.add_template_global(checkin_summary, "checkin_summary")
     app.add_template_global(DELEGATE_ADMIN_PANELS, "delegate_admin_panels")
     _openapi()
 

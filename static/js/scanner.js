@@ -194,23 +194,42 @@
     });
   }
 
+  // A refusal that says nothing about the scan itself (signed out, no access, the page's security
+  // token no longer matches): the saved scan must stay on the device, not be dropped.
+  function notNow(res) {
+    return res[0] === 401 || res[0] === 403 ||
+      (res[0] === 400 && !(res[1] && res[1].details && res[1].details.length));
+  }
+
   var flushing = null;
   function flush() {
     if (flushing) return flushing;
+    var sent = 0;
     flushing = queued().then(function (items) {
       items.sort(function (a, b) { return a.scanned_at < b.scanned_at ? -1 : 1; });
       var chain = Promise.resolve();
       items.forEach(function (item) {
         chain = chain.then(function () {
           return post(item).then(function (res) {
+            if (notNow(res)) { var stop = new Error("not signed in"); stop.signIn = true; throw stop; }
             answer(res[0], res[1], true);
+            sent += 1;
             return dequeue(item.nonce);
           });
         });
       });
-      return chain.then(function () { setNet(true); });
-    }).catch(function () { setNet(false); })
-      .then(function () { flushing = null; return updateCount(); });
+      return chain.then(function () {
+        setNet(true);
+        if (sent && $("result").dataset.state === "queued") {
+          show("ready", "Ready to scan", "", sent + (sent === 1 ? " saved scan" : " saved scans") +
+               " uploaded — see this desk's scans below.");
+        }
+      });
+    }).catch(function (err) {
+      if (!(err && err.signIn)) { setNet(false); return; }
+      $("net").dataset.state = "signed-out";
+      $("net-text").textContent = "Signed out — sign in again and reload this page to upload saved scans";
+    }).then(function () { flushing = null; return updateCount(); });
     return flushing;
   }
 

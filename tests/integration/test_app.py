@@ -79,3 +79,16 @@ def test_server_serves_pages_and_socketio(tmp_path, how):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_database_pool_size_sizes_the_postgresql_pool(monkeypatch):
+    from app import create_app
+    from events.extensions import db
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://convenor@127.0.0.1:1/convenor")
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "40")
+    app = create_app({"TESTING": True})
+    with app.app_context():
+        assert db.engine.pool.size() == 40  # no connection is made to build the pool
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    assert "pool_size" not in create_app({"TESTING": True}).config["SQLALCHEMY_ENGINE_OPTIONS"]
