@@ -94,6 +94,12 @@
     } else if (body.reason === "already_checked_in") {
       state = "warn";
       title = body.message || "Already checked in";
+    } else if (status === 401) {
+      state = "bad";
+      title = "Signed out — sign in again, then reload this page";
+    } else if (status === 403) {
+      state = "bad";
+      title = "This account cannot check people in at this conference";
     } else {
       state = "bad";
       title = body.message || body.error || "Refused";
@@ -190,7 +196,8 @@
     return enqueue(item).then(function (n) {
       show("queued", "Saved — will upload when back online", label,
            "Let them in if the badge looks right; " + n + " waiting on this device.");
-      recent((label || "code") + " — saved offline", "queued");
+      var code = item.secret ? "code " + item.secret.slice(0, 6) + "…" : "code";
+      recent((label || code) + " — saved offline", "queued");
     });
   }
 
