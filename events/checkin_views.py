@@ -269,7 +269,10 @@ def scanner(slug):
 @door_bp.route("/<slug>/sw.js")
 def service_worker(slug):
     """A service worker that keeps the scanner page and its scripts available offline."""
-    body = render_template("checkin/sw.js", slug=slug)
+    conference = _conference(slug)
+    if conference is None:
+        abort(404)
+    body = render_template("checkin/sw.js", slug=conference.slug)
     return Response(body, mimetype="text/javascript",
                     headers={"Service-Worker-Allowed": f"/door/{slug}/", "Cache-Control": "no-cache"})
 

@@ -1,7 +1,8 @@
 /* Convenor door scanner service worker: keeps the scanner page and its files available when
  * the venue network drops. API calls are never cached: scans queue in IndexedDB instead. */
-var CACHE = "convenor-door-{{ slug }}-v1";
-var PAGE = "/door/{{ slug }}/";
+var SLUG = {{ slug|tojson }};
+var CACHE = "convenor-door-" + SLUG + "-v1";
+var PAGE = "/door/" + SLUG + "/";
 var FILES = [PAGE, "/static/js/scanner.js", "/static/css/checkin.css", "/static/css/convenor.css",
              "/static/vendor/pico/pico.min.css", "/static/vendor/jsqr/jsQR.js"];
 

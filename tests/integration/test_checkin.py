@@ -532,3 +532,10 @@ def test_fifty_simultaneous_scans_make_one_checkin(pg_url, tmp_path):
         db.session.remove()  # end the reading transaction before TRUNCATE takes its locks
         _truncate_all(db)
         db.engine.dispose()
+
+
+def test_scanner_service_worker_only_for_real_conferences(client, conference):
+    worker = client.get("/door/tlc/sw.js")
+    assert worker.status_code == 200 and worker.mimetype == "text/javascript"
+    assert 'var SLUG = "tlc";' in worker.get_data(as_text=True)
+    assert client.get('/door/x";alert(1);"/sw.js').status_code == 404
