@@ -430,6 +430,7 @@ def redeem(conference: Conference, organiser: Organiser | None, data) -> tuple[i
     if clean["nonce"]:
         db.session.add(CheckinNonce(conference_id=conference.id, nonce=clean["nonce"],
                                     status_code=status, response=body))
+    list_name = body.get("list") or clean["list"]
     try:
         db.session.commit()
     except IntegrityError:
@@ -441,7 +442,7 @@ def redeem(conference: Conference, organiser: Organiser | None, data) -> tuple[i
         return seen.status_code, seen.response
     if row is not None:
         signals.delegate_checked_in.send(conference, delegate=delegate, checkin=row,
-                                         list_name=row.checkin_list.name)
+                                         list_name=list_name)
     return status, body
 
 
@@ -452,11 +453,10 @@ def _nonce(conference: Conference, nonce: str) -> CheckinNonce | None:
 
 def count_arrived(conference: Conference, list_name: str | None = None) -> int:
     """Return how many delegates are checked in on a list (the door when None)."""
-    checkin_list = get_list(conference, list_name)
-    if checkin_list is None:
-        return 0
-    return db.session.scalar(select(func.count(Checkin.id)).where(
-        Checkin.list_id == checkin_list.id, Checkin.type == "entry")) or 0
+    return db.session.scalar(
+        select(func.count(Checkin.id)).join(CheckinList, CheckinList.id == Checkin.list_id)
+        .where(CheckinList.conference_id == conference.id, CheckinList.name == (list_name or DOOR),
+               Checkin.type == "entry")) or 0
 
 
 # --------------------------------------------------------------------------- search
