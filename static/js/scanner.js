@@ -329,10 +329,17 @@
     if (!stream) return;
     decodeFrame().then(function (code) {
       var now = Date.now();
-      // The same badge held in front of the camera is one scan, not ten.
-      if (code && (code !== lastCode || now - lastAt > 4000)) {
-        lastCode = code; lastAt = now;
-        scan({ secret: code });
+      // A badge held in front of the camera is one scan, however long it stays there: the same
+      // code counts again only after the camera has not seen it for 1.5 seconds.
+      if (code) {
+        lastAt = now;
+        video.dataset.framesRead = String(parseInt(video.dataset.framesRead || "0", 10) + 1);
+        if (code !== lastCode) {
+          lastCode = code;
+          scan({ secret: code });
+        }
+      } else if (lastCode && now - lastAt > 1500) {
+        lastCode = "";
       }
     }).catch(function () { /* a frame that cannot be read */ })
       .then(function () { setTimeout(tick, 200); });
