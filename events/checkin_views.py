@@ -558,6 +558,46 @@ def demo_checkin(conference: Conference) -> None:
     db.session.commit()
 
 
+# --------------------------------------------------------------------------- CLI
+
+
+def _register_cli(app: Flask) -> None:
+    import click
+
+    from .cli import fail
+
+    @app.cli.command("badges")
+    @click.argument("slug")
+    @click.argument("out", type=click.Path(dir_okay=False))
+    @click.option("--layout", type=click.Choice(["a6", "a4"]), default="a6",
+                  help="a6: one badge per page; a4: sheets of four.")
+    @click.option("--organisation", default="", help="Only delegates of this organisation.")
+    @click.option("--not-arrived", is_flag=True, help="Only delegates not checked in at the door.")
+    def badges_command(slug, out, layout, organisation, not_arrived):
+        """Write a PDF of printable badges for a conference's registered delegates."""
+        from .badges import badge_pdf
+
+        conference = _conference(slug)
+        if conference is None:
+            fail(f"no conference called {slug!r}")
+        people = [d for d in conference.delegates if d.status == "active"
+                  and (not organisation or d.organisation == organisation)]
+        if organisation and not people:
+            fail(f"nobody registered from {organisation!r}")
+        if not_arrived:
+            arrived = {r["id"] for r in _arrived_ids(conference)}
+            people = [d for d in people if d.id not in arrived]
+        people.sort(key=lambda d: (d.organisation.lower(), d.name.lower()))
+        checkin.ensure_secrets(conference)
+        try:
+            with open(out, "wb") as handle:
+                handle.write(badge_pdf((checkin.badge_for(d) for d in people), layout=layout,
+                                       title=f"{conference.name} badges"))
+        except OSError as exc:
+            fail(f"cannot write {out}: {exc.strerror}")
+        click.echo(f"wrote {len(people)} badge{'' if len(people) == 1 else 's'} to {out}")
+
+
 # --------------------------------------------------------------------------- registration
 
 
@@ -617,6 +657,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(org_bp)
     app.register_blueprint(me_bp)
     checkin.install()
+    _register_cli(app)
     app.add_template_global(delegate_checkins, "delegate_checkins")
     app.add_template_global(checkin_summary, "checkin_summary")
     app.add_template_global(DELEGATE_ADMIN_PANELS, "delegate_admin_panels")

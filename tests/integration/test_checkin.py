@@ -539,3 +539,22 @@ def test_scanner_service_worker_only_for_real_conferences(client, conference):
     assert worker.status_code == 200 and worker.mimetype == "text/javascript"
     assert 'var SLUG = "tlc";' in worker.get_data(as_text=True)
     assert client.get('/door/x";alert(1);"/sw.js').status_code == 404
+
+
+def test_badges_cli_writes_a_pdf_and_fails_cleanly(runner, conference, make_delegate, tmp_path):
+    import pypdf
+
+    make_delegate(conference, name="Ann Okafor", organisation="Oak Trust")
+    make_delegate(conference, name="Bob Reyes", organisation="Elm Academies")
+    out = tmp_path / "badges.pdf"
+    done = runner.invoke(args=["badges", "tlc", str(out), "--organisation", "Oak Trust"])
+    assert done.exit_code == 0, done.output
+    assert "wrote 1 badge to" in done.output
+    text = pypdf.PdfReader(out).pages[0].extract_text()
+    assert "Ann Okafor" in text and "Bob Reyes" not in text
+    unknown = runner.invoke(args=["badges", "nope", str(out)])
+    assert unknown.exit_code == 2 and "no conference called 'nope'" in unknown.output
+    nobody = runner.invoke(args=["badges", "tlc", str(out), "--organisation", "Pine Trust"])
+    assert nobody.exit_code == 2 and "nobody registered from 'Pine Trust'" in nobody.output
+    unwritable = runner.invoke(args=["badges", "tlc", str(tmp_path / "missing" / "b.pdf")])
+    assert unwritable.exit_code == 2 and "cannot write" in unwritable.output
