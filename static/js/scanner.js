@@ -164,7 +164,7 @@
 
   function post(scan) {
     var ctrl = new AbortController();
-    var timer = setTimeout(function () { ctrl.abort(); }, 5000);
+    var timer = setTimeout(function () { ctrl.abort(); }, 3000);
     return fetch(API, {
       method: "POST", credentials: "same-origin", signal: ctrl.signal,
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
