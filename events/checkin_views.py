@@ -26,7 +26,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from flask_wtf.csrf import CSRFError, validate_csrf
+from flask_wtf.csrf import validate_csrf
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
@@ -668,4 +668,3 @@ _add_once(ORGANISER_NAV, ("checkin.dashboard", "Check-in"))
 _add_once(DEMO_HOOKS, demo_checkin)
 _add_once(DELEGATE_PANELS, "checkin/_delegate_panel.html")
 _add_once(DASHBOARD_PANELS, "checkin/_dashboard_panel.html")
-__all__ = ["register", "CSRFError"]
