@@ -34,6 +34,24 @@
   }
   [deviceBox, listBox, soundBox].forEach(function (n) { n.addEventListener("change", saveSettings); });
 
+  // On a phone the desk settings fold away once they have been set, so the answer and the camera
+  // fit on the first screen; the summary line still says which list, desk and mode are in use.
+  function summarise() {
+    var list = listBox.options[listBox.selectedIndex];
+    $("settings-summary").textContent = (list ? list.text : "") + " · " + (deviceBox.value || "no desk name") +
+      " · " + (modeBox.value === "exit" ? "exit" : "entry");
+  }
+  [deviceBox, listBox, modeBox].forEach(function (n) {
+    n.addEventListener("change", summarise);
+    n.addEventListener("input", summarise);
+  });
+  summarise();
+  try {
+    if (window.matchMedia("(max-width: 700px)").matches && localStorage.getItem(SETTINGS)) {
+      $("settings").open = false;
+    }
+  } catch (e) { /* keep them open */ }
+
   // ------------------------------------------------------------------ feedback: colour + words + sound
   var audio = null;
   function beep(kind) {
