@@ -38,8 +38,8 @@ ALIASES = {
     "slack": "slack_user_id",
     "slack_id": "slack_user_id",
 }
-EXPORT_COLUMNS = ("name", "email", "organisation", "role", "region", "access_needs", "dietary",
-                  "slack_user_id", "link")
+EXPORT_COLUMNS = ("name", "email", "organisation", "role", "region", "pronouns", "access_needs",
+                  "dietary", "slack_user_id", "link")
 MAX_BYTES = 5_000_000
 
 
@@ -174,7 +174,7 @@ def export_delegates(conference: Conference, link_for) -> str:
     )
     for d in db.session.scalars(query):
         writer.writerow(
-            [d.name, d.email, d.organisation, d.role, d.region, "; ".join(d.access_needs),
+            [d.name, d.email, d.organisation, d.role, d.region, d.pronouns, "; ".join(d.access_needs),
              d.dietary, d.slack_user_id or "", link_for(d)]
         )
     return out.getvalue()

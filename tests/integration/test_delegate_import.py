@@ -108,3 +108,17 @@ def test_export_round_trips(api, conference, make_conference, organiser):
     copied = api.get("/api/v1/conferences/copy/delegates?limit=100").json
     keys = ("name", "email", "organisation", "role", "region", "access_needs", "dietary")
     assert [{k: d[k] for k in keys} for d in copied] == [{k: d[k] for k in keys} for d in original]
+
+
+def test_pronouns_import_and_export_round_trip(api, conference):
+    text = ("name,email,organisation,role,pronouns\n"
+            "Sam Ortiz,sam@example.org,Oak Trust,CEO,they/them\n")
+    assert post_csv(api, text).status_code == 201
+    (sam,) = api.get("/api/v1/conferences/tlc/delegates").json
+    assert sam["pronouns"] == "they/them"
+    exported = api.get("/api/v1/conferences/tlc/delegates.csv").get_data(as_text=True)
+    (row,) = list(csv.DictReader(io.StringIO(exported)))
+    assert row["pronouns"] == "they/them"
+    too_long = post_csv(api, "name,email,organisation,role,pronouns\n"
+                             f"Kim Lee,kim@example.org,Oak Trust,CEO,{'x' * 41}\n")
+    assert too_long.status_code == 422 and count(api) == 1
