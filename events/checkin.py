@@ -501,10 +501,36 @@ def search(conference: Conference, query: str, list_name: str | None = None,
 # --------------------------------------------------------------------------- arrivals
 
 
+def expected_count(conference: Conference) -> int:
+    """Return how many delegates are registered (not cancelled)."""
+    return db.session.scalar(select(func.count(Delegate.id)).where(
+        Delegate.conference_id == conference.id, Delegate.status == "active")) or 0
+
+
+def door_summary(conference: Conference) -> dict:
+    """Return door arrivals and expected delegates, for the overview panel."""
+    return {"arrived": count_arrived(conference), "expected": expected_count(conference)}
+
+
+def arrived_ids(conference: Conference) -> set[int]:
+    """Return the ids of delegates checked in at the door."""
+    door = door_list(conference)
+    return set(db.session.scalars(select(Checkin.delegate_id).where(
+        Checkin.list_id == door.id, Checkin.type == "entry")))
+
+
+def delegate_checkins(delegate: Delegate) -> list[dict]:
+    """Return where a delegate has checked in (list label and time), for their page."""
+    rows = db.session.scalars(select(Checkin).where(Checkin.delegate_id == delegate.id,
+                                                    Checkin.type == "entry")
+                              .order_by(Checkin.checked_in_at)).all()
+    return [{"label": r.checkin_list.label, "at": r.checked_in_at} for r in rows]
+
+
+
 def arrivals(conference: Conference) -> dict:
     """Return the arrival figures: per list, per organisation, per 5 minutes, and the latest scans."""
-    expected = db.session.scalar(select(func.count(Delegate.id)).where(
-        Delegate.conference_id == conference.id, Delegate.status == "active")) or 0
+    expected = expected_count(conference)
     lists = checkin_lists(conference)
     counts = dict(db.session.execute(
         select(Checkin.list_id, func.count(Checkin.id)).join(CheckinList)
@@ -587,6 +613,17 @@ def badge_for(delegate: Delegate):
                  conference=delegate.conference.name)
 
 
+def badge_people(conference: Conference, organisation: str = "", *,
+                 not_arrived: bool = False) -> list[Delegate]:
+    """Return the registered delegates to print badges for, by organisation then name."""
+    people = [d for d in conference.delegates if d.status == "active"
+              and (not organisation or d.organisation == organisation)]
+    if not_arrived:
+        arrived = arrived_ids(conference)
+        people = [d for d in people if d.id not in arrived]
+    return sorted(people, key=lambda d: (d.organisation.lower(), d.name.lower(), d.id))
+
+
 def start_badge_job(conference: Conference, delegate_ids: list[int], layout: str) -> BadgeJob:
     """Record a badge PDF to build; ``run_badge_job`` builds it."""
     from .badges import LAYOUTS
@@ -639,6 +676,39 @@ def get_badge_job(conference: Conference, job_id: str) -> BadgeJob:
     if job is None or job.conference_id != conference.id:
         raise ConvenorError("not_found", "no such badge job")
     return job
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def demo(conference: Conference) -> None:
+    """Give the demo badges, a list for the opening keynote, and the first 40 minutes of arrivals.
+
+    About two in five delegates are already through the door (08:00–08:40 on the day), so the
+    arrivals page has a curve to show and the scanner still has plenty of people to check in.
+    """
+    import random
+    from datetime import time
+
+    from .services import programme_sessions
+
+    ensure_secrets(conference)
+    door = door_list(conference)
+    keynote = next((s for s in programme_sessions(conference) if s.kind == "keynote"), None)
+    if keynote is not None:
+        create_list(conference, {"kind": "session", "session_id": keynote.id})
+    rng = random.Random(800)
+    people = sorted((d for d in conference.delegates if d.status == "active"), key=lambda d: d.id)
+    opening = datetime.combine(conference.starts_on, time(8, 0), tzinfo=conference.tz)
+    for d in rng.sample(people, k=len(people) * 2 // 5):
+        # Arrivals bunch up around 08:20: a triangular spread over the first 40 minutes.
+        minutes = rng.triangular(0, 40, 22)
+        when, desk = opening + timedelta(minutes=minutes), rng.choice(["Desk 1", "Desk 2", "Desk 3"])
+        db.session.add(Checkin(list_id=door.id, delegate_id=d.id, type="entry", checked_in_at=when,
+                               device=desk))
+        db.session.add(ScanLog(conference_id=conference.id, list_name=DOOR, delegate_id=d.id,
+                               result="ok", device=desk, scanned_at=when, received_at=when))
+    db.session.commit()
 
 
 def install() -> None:

@@ -392,12 +392,8 @@ def print_badges(conference: Conference):
     if not form.validate_on_submit():
         flash("Choose a layout and which delegates to print.", "error")
         return redirect(url_for(".dashboard", slug=conference.slug))
-    people = [d for d in conference.delegates if d.status == "active"
-              and (not form.organisation.data or d.organisation == form.organisation.data)]
-    if form.who.data == "not_arrived":
-        arrived = {r["id"] for r in _arrived_ids(conference)}
-        people = [d for d in people if d.id not in arrived]
-    people.sort(key=lambda d: (d.organisation.lower(), d.name.lower()))
+    people = checkin.badge_people(conference, form.organisation.data or "",
+                                  not_arrived=form.who.data == "not_arrived")
     job = checkin.start_badge_job(conference, [d.id for d in people], form.layout.data)
     app = current_app._get_current_object()
     if app.config.get("BADGE_JOBS_INLINE"):
@@ -407,24 +403,18 @@ def print_badges(conference: Conference):
     return redirect(url_for(".badge_job", slug=conference.slug, job_id=job.id))
 
 
-def _arrived_ids(conference: Conference) -> list[dict]:
-    from sqlalchemy import select
-
-    from .checkin_models import Checkin
-
-    door = checkin.door_list(conference)
-    return [{"id": i} for i in db.session.scalars(select(Checkin.delegate_id).where(
-        Checkin.list_id == door.id, Checkin.type == "entry"))]
+def _job_or_404(conference: Conference, job_id: str):
+    try:
+        return checkin.get_badge_job(conference, job_id)
+    except ConvenorError:
+        abort(404)
 
 
 @org_bp.route("/badges/<job_id>")
 @manager_required
 def badge_job(conference: Conference, job_id: str):
     """Show a badge PDF's progress; the page polls the status and offers the download."""
-    try:
-        job = checkin.get_badge_job(conference, job_id)
-    except ConvenorError:
-        abort(404)
+    job = _job_or_404(conference, job_id)
     return render_template("checkin/badge_job.html", conference=conference, job=job)
 
 
@@ -443,10 +433,7 @@ def badge_job_status(conference: Conference, job_id: str):
 @org_bp.route("/badges/<job_id>/badges.pdf")
 @manager_required
 def badge_pdf(conference: Conference, job_id: str):
-    try:
-        job = checkin.get_badge_job(conference, job_id)
-    except ConvenorError:
-        abort(404)
+    job = _job_or_404(conference, job_id)
     if job.status != "done" or job.pdf is None:
         abort(409)
     name = f"{conference.slug}-badges-{job.layout}.pdf"
@@ -503,61 +490,6 @@ def my_badge(token):
                              "Referrer-Policy": "no-referrer"})
 
 
-def delegate_checkins(delegate: Delegate) -> list[dict]:
-    """Return where the delegate has checked in, for their page."""
-    from sqlalchemy import select
-
-    from .checkin_models import Checkin
-
-    rows = db.session.scalars(select(Checkin).where(Checkin.delegate_id == delegate.id,
-                                                    Checkin.type == "entry")
-                              .order_by(Checkin.checked_in_at)).all()
-    return [{"label": r.checkin_list.label, "at": r.checked_in_at} for r in rows]
-
-
-def checkin_summary(conference: Conference) -> dict:
-    """Return door arrivals and expected delegates, for the overview panel."""
-    from sqlalchemy import func, select
-
-    expected = db.session.scalar(select(func.count(Delegate.id)).where(
-        Delegate.conference_id == conference.id, Delegate.status == "active")) or 0
-    return {"arrived": checkin.count_arrived(conference), "expected": expected}
-
-
-# --------------------------------------------------------------------------- demo
-
-
-def demo_checkin(conference: Conference) -> None:
-    """Give the demo badges, a list for the opening keynote, and the first 40 minutes of arrivals.
-
-    About two in five delegates are already through the door (08:00–08:40 on the day), so the
-    arrivals page has a curve to show and the scanner still has plenty of people to check in.
-    """
-    import random
-    from datetime import datetime, time, timedelta
-
-    from .checkin_models import Checkin, ScanLog
-
-    checkin.ensure_secrets(conference)
-    door = checkin.door_list(conference)
-    keynote = next((s for s in services.programme_sessions(conference) if s.kind == "keynote"), None)
-    if keynote is not None:
-        checkin.create_list(conference, {"kind": "session", "session_id": keynote.id})
-    rng = random.Random(800)
-    people = sorted((d for d in conference.delegates if d.status == "active"), key=lambda d: d.id)
-    opening = datetime.combine(conference.starts_on, time(8, 0), tzinfo=conference.tz)
-    arrived = rng.sample(people, k=len(people) * 2 // 5)
-    for d in arrived:
-        # Arrivals bunch up around 08:20: a triangular spread over the first 40 minutes.
-        minutes = rng.triangular(0, 40, 22)
-        when, desk = opening + timedelta(minutes=minutes), rng.choice(["Desk 1", "Desk 2", "Desk 3"])
-        db.session.add(Checkin(list_id=door.id, delegate_id=d.id, type="entry", checked_in_at=when,
-                               device=desk))
-        db.session.add(ScanLog(conference_id=conference.id, list_name="door", delegate_id=d.id,
-                               result="ok", device=desk, scanned_at=when, received_at=when))
-    db.session.commit()
-
-
 # --------------------------------------------------------------------------- CLI
 
 
@@ -580,14 +512,9 @@ def _register_cli(app: Flask) -> None:
         conference = _conference(slug)
         if conference is None:
             fail(f"no conference called {slug!r}")
-        people = [d for d in conference.delegates if d.status == "active"
-                  and (not organisation or d.organisation == organisation)]
-        if organisation and not people:
+        if organisation and not checkin.badge_people(conference, organisation):
             fail(f"nobody registered from {organisation!r}")
-        if not_arrived:
-            arrived = {r["id"] for r in _arrived_ids(conference)}
-            people = [d for d in people if d.id not in arrived]
-        people.sort(key=lambda d: (d.organisation.lower(), d.name.lower()))
+        people = checkin.badge_people(conference, organisation, not_arrived=not_arrived)
         checkin.ensure_secrets(conference)
         try:
             with open(out, "wb") as handle:
@@ -658,13 +585,13 @@ def register(app: Flask) -> None:
     app.register_blueprint(me_bp)
     checkin.install()
     _register_cli(app)
-    app.add_template_global(delegate_checkins, "delegate_checkins")
-    app.add_template_global(checkin_summary, "checkin_summary")
+    app.add_template_global(checkin.delegate_checkins, "delegate_checkins")
+    app.add_template_global(checkin.door_summary, "checkin_summary")
     app.add_template_global(DELEGATE_ADMIN_PANELS, "delegate_admin_panels")
     _openapi()
 
 
 _add_once(ORGANISER_NAV, ("checkin.dashboard", "Check-in"))
-_add_once(DEMO_HOOKS, demo_checkin)
+_add_once(DEMO_HOOKS, checkin.demo)
 _add_once(DELEGATE_PANELS, "checkin/_delegate_panel.html")
 _add_once(DASHBOARD_PANELS, "checkin/_dashboard_panel.html")

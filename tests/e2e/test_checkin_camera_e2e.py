@@ -15,34 +15,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS, CHROMIUM_ARGS
+from tests.e2e.test_checkin_e2e import PASSWORD, seed
 
 pytestmark = pytest.mark.browser
-PASSWORD = "correct-horse-9"
 WAIT = 10_000  # ms; every wait below polls until the page shows the state, up to this long
 WIDTH, HEIGHT, FRAMES = 640, 480, 5
-
-
-def seed(live) -> dict:
-    """A conference, door staff attached to it, and two delegates with badges."""
-    from events import checkin, services
-    from events.extensions import db
-
-    with live.app.app_context():
-        lead = services.create_organiser("lead@example.org", PASSWORD)
-        door = services.create_organiser("door@example.org", PASSWORD, role="door_staff")
-        conference = services.create_conference(lead, {
-            "slug": "tlc", "name": "Trust Leaders' Conference", "starts_on": "2027-03-11",
-            "ends_on": "2027-03-11", "published": True, "venue": "London"})
-        conference.organisers.append(door)
-        db.session.commit()
-        people = {}
-        for name, email in (("Amira Khan", "amira@example.org"), ("Ben Okafor", "ben@example.org")):
-            delegate = services.create_delegate(conference, {
-                "name": name, "email": email, "organisation": "Oak Trust"})
-            people[name] = {"id": delegate.id, "secret": checkin.secret_for(delegate).secret}
-        seeded = {"door": door.id, "people": people}
-        db.session.remove()
-    return seeded
 
 
 def write_y4m(secret: str, path: Path) -> None:
