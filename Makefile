@@ -31,7 +31,7 @@ system-deps:
 demo: $(VENV)/.installed
 	mkdir -p instance
 	$(BIN)/flask --app app db upgrade
-	$(BIN)/flask --app app demo
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/flask --app app demo
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python app.py
 
 lint: $(VENV)/.installed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
 from dataclasses import dataclass, field
@@ -129,16 +130,18 @@ class DemoResult:
     def summary(self) -> str:
         """Return the text the CLI prints."""
         verb = "created" if self.created else "already present; credentials renewed"
+        # `make demo` serves on HOST/PORT (default 127.0.0.1:5000); print the address it will use.
+        site = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
         lines = [
             f"Demo conference '{SLUG}' {verb}: "
             + ", ".join(f"{v} {k}" for k, v in self.counts.items()),
             "",
-            "Open http://127.0.0.1:5000 and sign in:",
+            f"Open {site} and sign in:",
             f"  organiser  {ORGANISER_EMAIL}  password: {self.password}",
             f"  door staff {DOOR_EMAIL}  password: {self.password}",
             f"  API token  {self.token}",
-            f"Door scanner: http://127.0.0.1:5000/door/{SLUG}/   "
-            f"Arrivals: http://127.0.0.1:5000/organiser/{SLUG}/checkin/",
+            f"Door scanner: {site}/door/{SLUG}/   "
+            f"Arrivals: {site}/organiser/{SLUG}/checkin/",
         ]
         return "\n".join(lines)
 

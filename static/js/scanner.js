@@ -288,7 +288,9 @@
       .then(function (r) { return r.json(); })
       .then(function (body) {
         var results = body.results || [];
-        $("search-note").textContent = results.length ? results.length + " found" : "Nobody found for “" + q + "”.";
+        $("search-note").textContent = !results.length ? "Nobody found for “" + q + "”." :
+          results.length >= 20 ? "First 20 shown — type more of the name to narrow it down." :
+          results.length + " found";
         results.forEach(function (d) {
           var li = document.createElement("li");
           var who = document.createElement("div");
