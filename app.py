@@ -76,26 +76,23 @@ def create_app(config: dict | None = None) -> Flask:
     )
     _sqlite_pragmas(app)
 
-    from events import api, cli, organiser, views
-    from events.auth import bp as auth_bp
+    # Each feature registers its blueprints, CLI, signal receivers and extension points here,
+    # in this order (the organiser's menu and the delegate page's panels follow it).
+    import carousels.cafe
+    import carousels.rounds
+    import carousels.workshops
+    import events.checkin
+    import events.conference
+    import events.exchange
+    import events.live
 
-    app.register_blueprint(views.bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(organiser.bp)
-    app.register_blueprint(api.bp)
-    csrf.exempt(api.bp)
-    cli.register(app)
-    from events import live_views  # live updates: Socket.IO /live, Now & Next, announcements
-    live_views.register(app)
-    from events import feeds  # calendars, frab schedule exports, imports, allocation CSV
-    feeds.register(app)
-    from carousels import cafe_views  # World Cafe: tables, plans, delegate tables
-    cafe_views.register(app)
-    from carousels import workshop_views  # carousels: slots, workshops, ranked preferences
-    workshop_views.register(app)
-    from events import checkin_views  # QR check-in: badges, lists, redeem API, scanner, arrivals
-    checkin_views.register(app)
-    views.register_filters(app)
+    events.conference.install(app)  # programme, delegates, sign-in, organiser pages, JSON API
+    events.live.install(app)  # Socket.IO /live, Now & Next, announcements
+    events.exchange.install(app)  # calendars, frab schedules, imports, allocation CSV
+    carousels.cafe.install(app)  # World Cafe: tables, plans, delegate tables
+    carousels.rounds.install(app)  # start any round of either format
+    carousels.workshops.install(app)  # carousels: slots, workshops, ranked preferences
+    events.checkin.install(app)  # QR check-in: badges, lists, redeem API, scanner, arrivals
     return app
 
 

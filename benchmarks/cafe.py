@@ -16,7 +16,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from carousels import cafe  # noqa: E402
+from carousels.cafe import engine as cafe  # noqa: E402
 
 
 def golfer(tables: int, size: int, rounds: int) -> dict[str, Any]:

@@ -221,10 +221,11 @@ def seed(database_url: str, delegates: int) -> tuple[str, list[str]]:
     from sqlalchemy import select
 
     from app import create_app
-    from events import checkin, services
-    from events.checkin_models import BadgeSecret
+    from events.checkin import services as checkin
+    from events.checkin.models import BadgeSecret
+    from events.conference import services
+    from events.conference.models import Delegate
     from events.extensions import db
-    from events.models import Delegate
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY})
     with app.app_context():
@@ -259,7 +260,7 @@ def verify(database_url: str, checked_in: set[str]) -> dict:
     from sqlalchemy import func, select
 
     from app import create_app
-    from events.checkin_models import BadgeSecret, Checkin, CheckinList
+    from events.checkin.models import BadgeSecret, Checkin, CheckinList
     from events.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET_KEY})

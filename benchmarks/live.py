@@ -86,7 +86,7 @@ def wait_port(port: int, timeout: float = 30) -> None:
 def seed(url: str) -> dict:
     """Create a published conference with two rooms and one session; return ids and a token."""
     from app import create_app
-    from events import services
+    from events.conference import services
     from events.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET})

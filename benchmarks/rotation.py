@@ -15,7 +15,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from carousels import rotation  # noqa: E402
+from carousels.workshops import engine as rotation  # noqa: E402
 
 
 def make_problem(n_delegates: int, n_workshops: int, n_slots: int, *, seed: int = 1,

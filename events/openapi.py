@@ -9,18 +9,18 @@ INT = {"type": "integer"}
 BOOL = {"type": "boolean"}
 
 
-def _obj(props: dict, required: list[str] | None = None) -> dict:
+def obj(props: dict, required: list[str] | None = None) -> dict:
     schema = {"type": "object", "properties": props}
     if required:
         schema["required"] = required
     return schema
 
 
-def _ref(name: str) -> dict:
+def ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema: dict, description: str) -> dict:
+def json_body(schema: dict, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
@@ -33,11 +33,11 @@ ERRORS = {
 SLUG = {"name": "slug", "in": "path", "required": True, "schema": STR}
 
 
-def _id(name: str) -> dict:
+def id_param(name: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": INT}
 
 
-def _op(summary: str, responses: dict, *, body: dict | None = None, params=None, extra=()) -> dict:
+def op(summary: str, responses: dict, *, body: dict | None = None, params=None, extra=()) -> dict:
     op = {"summary": summary, "parameters": list(params or []), "responses": dict(responses)}
     for code in ("400", "401", "403", "404", *extra):
         op["responses"].setdefault(code, {"$ref": "#/components/responses/Error"})
@@ -48,27 +48,27 @@ def _op(summary: str, responses: dict, *, body: dict | None = None, params=None,
 
 def _list_and_create(noun: str, schema: str, params) -> dict:
     return {
-        "get": _op(f"List {noun}s", {"200": _json({"type": "array", "items": _ref(schema)},
+        "get": op(f"List {noun}s", {"200": json_body({"type": "array", "items": ref(schema)},
                                                    f"The {noun}s")}, params=params),
-        "post": _op(f"Add a {noun}", {"201": _json(_ref(schema), f"The new {noun}")},
-                    body=_ref(schema + "Input"), params=params, extra=("409", "415", "422")),
+        "post": op(f"Add a {noun}", {"201": json_body(ref(schema), f"The new {noun}")},
+                    body=ref(schema + "Input"), params=params, extra=("409", "415", "422")),
     }
 
 
-_SCHEMAS = {
-    "Error": _obj({"error": STR, "code": STR, "details": {"type": "array", "items": {}}},
+SCHEMAS = {
+    "Error": obj({"error": STR, "code": STR, "details": {"type": "array", "items": {}}},
                   ["error", "details"]),
-    "ConferenceInput": _obj(
+    "ConferenceInput": obj(
         {"slug": STR, "name": STR, "tagline": STR, "starts_on": {"type": "string", "format": "date"},
          "ends_on": {"type": "string", "format": "date"},
          "timezone": {"type": "string", "description": "IANA zone, default Europe/London"},
          "venue": STR, "published": BOOL},
         ["slug", "name", "starts_on", "ends_on"],
     ),
-    "RoomInput": _obj({"name": STR, "capacity": INT, "step_free": BOOL, "hearing_loop": BOOL},
+    "RoomInput": obj({"name": STR, "capacity": INT, "step_free": BOOL, "hearing_loop": BOOL},
                       ["name", "capacity"]),
-    "SpeakerInput": _obj({"name": STR, "honours": STR, "organisation": STR, "bio": STR}, ["name"]),
-    "SessionInput": _obj(
+    "SpeakerInput": obj({"name": STR, "honours": STR, "organisation": STR, "bio": STR}, ["name"]),
+    "SessionInput": obj(
         {"title": STR,
          "kind": {"type": "string",
                   "enum": ["keynote", "plenary", "carousel", "world_cafe", "break", "other"]},
@@ -79,66 +79,66 @@ _SCHEMAS = {
          "status": {"type": "string", "enum": ["scheduled", "cancelled"]}},
         ["title", "starts_at", "ends_at"],
     ),
-    "AccessNeeds": _obj({"step_free": BOOL, "hearing_loop": BOOL, "other": STR}),
-    "DelegateInput": _obj(
+    "AccessNeeds": obj({"step_free": BOOL, "hearing_loop": BOOL, "other": STR}),
+    "DelegateInput": obj(
         {"name": STR, "email": {"type": "string", "format": "email"}, "organisation": STR,
-         "role": STR, "region": STR, "pronouns": STR, "access_needs": _ref("AccessNeeds"),
+         "role": STR, "region": STR, "pronouns": STR, "access_needs": ref("AccessNeeds"),
          "dietary": STR,
          "slack_user_id": {"type": ["string", "null"]},
          "status": {"type": "string", "enum": ["active", "cancelled"]}},
         ["name", "email"],
     ),
 }
-_SCHEMAS["Conference"] = _obj(
-    {"id": INT, **_SCHEMAS["ConferenceInput"]["properties"], "version": INT}, ["id", "slug"]
+SCHEMAS["Conference"] = obj(
+    {"id": INT, **SCHEMAS["ConferenceInput"]["properties"], "version": INT}, ["id", "slug"]
 )
-_SCHEMAS["Room"] = _obj({"id": INT, **_SCHEMAS["RoomInput"]["properties"]}, ["id"])
-_SCHEMAS["Speaker"] = _obj({"id": INT, **_SCHEMAS["SpeakerInput"]["properties"]}, ["id"])
-_SCHEMAS["Session"] = _obj(
-    {"id": INT, **_SCHEMAS["SessionInput"]["properties"], "room": {"type": ["string", "null"]},
+SCHEMAS["Room"] = obj({"id": INT, **SCHEMAS["RoomInput"]["properties"]}, ["id"])
+SCHEMAS["Speaker"] = obj({"id": INT, **SCHEMAS["SpeakerInput"]["properties"]}, ["id"])
+SCHEMAS["Session"] = obj(
+    {"id": INT, **SCHEMAS["SessionInput"]["properties"], "room": {"type": ["string", "null"]},
      "sequence": INT, "changes": {"type": "array", "items": STR}},
     ["id", "title", "starts_at", "ends_at", "status"],
 )
-_SCHEMAS["Delegate"] = _obj(
-    {"id": INT, **_SCHEMAS["DelegateInput"]["properties"], "status": STR,
+SCHEMAS["Delegate"] = obj(
+    {"id": INT, **SCHEMAS["DelegateInput"]["properties"], "status": STR,
      "link": {"type": "string", "format": "uri"}},
     ["id", "name", "email", "link"],
 )
 
-_SESSION = [SLUG, _id("session_id")]
-_DELEGATE = [SLUG, _id("delegate_id")]
+_SESSION = [SLUG, id_param("session_id")]
+_DELEGATE = [SLUG, id_param("delegate_id")]
 
 _PATHS = {
     "/conferences": {
-        "get": _op("List the conferences you manage",
-                   {"200": _json({"type": "array", "items": _ref("Conference")}, "Conferences")}),
-        "post": _op("Create a conference (you become its organiser)",
-                    {"201": _json(_ref("Conference"), "The new conference")},
-                    body=_ref("ConferenceInput"), extra=("409", "415", "422")),
+        "get": op("List the conferences you manage",
+                   {"200": json_body({"type": "array", "items": ref("Conference")}, "Conferences")}),
+        "post": op("Create a conference (you become its organiser)",
+                    {"201": json_body(ref("Conference"), "The new conference")},
+                    body=ref("ConferenceInput"), extra=("409", "415", "422")),
     },
     "/conferences/{slug}": {
-        "get": _op("Get a conference", {"200": _json(_ref("Conference"), "The conference")},
+        "get": op("Get a conference", {"200": json_body(ref("Conference"), "The conference")},
                    params=[SLUG]),
-        "patch": _op("Change a conference", {"200": _json(_ref("Conference"), "Changed")},
-                     body=_ref("ConferenceInput"), params=[SLUG], extra=("415", "422")),
+        "patch": op("Change a conference", {"200": json_body(ref("Conference"), "Changed")},
+                     body=ref("ConferenceInput"), params=[SLUG], extra=("415", "422")),
     },
     "/conferences/{slug}/rooms": _list_and_create("room", "Room", [SLUG]),
     "/conferences/{slug}/speakers": _list_and_create("speaker", "Speaker", [SLUG]),
     "/conferences/{slug}/sessions": _list_and_create("session", "Session", [SLUG]),
     "/conferences/{slug}/sessions/{session_id}": {
-        "get": _op("Get a session", {"200": _json(_ref("Session"), "The session")},
+        "get": op("Get a session", {"200": json_body(ref("Session"), "The session")},
                    params=_SESSION),
-        "patch": _op(
+        "patch": op(
             "Change a session (move, re-room, cancel); `changes` names what changed",
-            {"200": _json(_ref("Session"), "The changed session")},
-            body=_ref("SessionInput"), params=_SESSION, extra=("409", "415", "422"),
+            {"200": json_body(ref("Session"), "The changed session")},
+            body=ref("SessionInput"), params=_SESSION, extra=("409", "415", "422"),
         ),
-        "delete": _op("Remove a session", {"204": {"description": "Removed"}}, params=_SESSION),
+        "delete": op("Remove a session", {"204": {"description": "Removed"}}, params=_SESSION),
     },
     "/conferences/{slug}/delegates": {
-        "get": _op(
+        "get": op(
             "List and search delegates (X-Total-Count has the total)",
-            {"200": _json({"type": "array", "items": _ref("Delegate")}, "Delegates")},
+            {"200": json_body({"type": "array", "items": ref("Delegate")}, "Delegates")},
             params=[SLUG] + [
                 {"name": n, "in": "query", "required": False, "schema": s}
                 for n, s in (("q", STR), ("organisation", STR), ("role", STR),
@@ -147,14 +147,14 @@ _PATHS = {
                              ("limit", INT), ("offset", INT))
             ],
         ),
-        "post": _op("Register a delegate", {"201": _json(_ref("Delegate"), "The new delegate")},
-                    body=_ref("DelegateInput"), params=[SLUG], extra=("409", "415", "422")),
+        "post": op("Register a delegate", {"201": json_body(ref("Delegate"), "The new delegate")},
+                    body=ref("DelegateInput"), params=[SLUG], extra=("409", "415", "422")),
     },
     "/conferences/{slug}/delegates/{delegate_id}": {
-        "get": _op("Get a delegate", {"200": _json(_ref("Delegate"), "The delegate")},
+        "get": op("Get a delegate", {"200": json_body(ref("Delegate"), "The delegate")},
                    params=_DELEGATE),
-        "patch": _op("Change a delegate", {"200": _json(_ref("Delegate"), "Changed")},
-                     body=_ref("DelegateInput"), params=_DELEGATE, extra=("409", "415", "422")),
+        "patch": op("Change a delegate", {"200": json_body(ref("Delegate"), "Changed")},
+                     body=ref("DelegateInput"), params=_DELEGATE, extra=("409", "415", "422")),
     },
     "/conferences/{slug}/delegates/import": {
         "post": {
@@ -164,8 +164,8 @@ _PATHS = {
             "requestBody": {"required": True,
                             "content": {"text/csv": {"schema": {"type": "string"}}}},
             "responses": {
-                "201": _json(_obj({"created": INT, "total": INT}), "Imported"),
-                "200": _json(_obj({"dry_run": BOOL, "would_create": INT}), "Dry run"),
+                "201": json_body(obj({"created": INT, "total": INT}), "Imported"),
+                "200": json_body(obj({"dry_run": BOOL, "would_create": INT}), "Dry run"),
                 "422": {"$ref": "#/components/responses/Error"},
                 **ERRORS,
                 "415": {"$ref": "#/components/responses/Error"},
@@ -185,21 +185,21 @@ _PATHS = {
 
 
 # --------------------------------------------------------------------------- live updates (issue 6)
-_SCHEMAS["AnnouncementInput"] = _obj(
+SCHEMAS["AnnouncementInput"] = obj(
     {"text": {"type": "string", "maxLength": 280, "description": "Shown on every open page"}},
     ["text"],
 )
-_SCHEMAS["Announcement"] = _obj(
+SCHEMAS["Announcement"] = obj(
     {"id": INT, "text": STR, "created_at": {"type": "string", "format": "date-time"}},
     ["id", "text", "created_at"],
 )
 _PATHS["/conferences/{slug}/announcements"] = {
-    "get": _op("List the latest announcements, newest first",
-               {"200": _json({"type": "array", "items": _ref("Announcement")}, "Announcements")},
+    "get": op("List the latest announcements, newest first",
+               {"200": json_body({"type": "array", "items": ref("Announcement")}, "Announcements")},
                params=[SLUG]),
-    "post": _op("Send an announcement to every open page and venue screen (Socket.IO `announcement`)",
-                {"201": _json(_ref("Announcement"), "The announcement, already pushed")},
-                body=_ref("AnnouncementInput"), params=[SLUG], extra=("415", "422")),
+    "post": op("Send an announcement to every open page and venue screen (Socket.IO `announcement`)",
+                {"201": json_body(ref("Announcement"), "The announcement, already pushed")},
+                body=ref("AnnouncementInput"), params=[SLUG], extra=("415", "422")),
 }
 # --------------------------------------------------------------------------- end live updates
 
@@ -219,9 +219,9 @@ def spec() -> dict:
         "security": [{"bearer": []}],
         "paths": _PATHS,
         "components": {
-            "schemas": _SCHEMAS,
+            "schemas": SCHEMAS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "responses": {"Error": _json(_ref("Error"), "An error with details")},
+            "responses": {"Error": json_body(ref("Error"), "An error with details")},
         },
     })
 

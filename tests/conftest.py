@@ -249,7 +249,7 @@ def at(hhmm: str, day: date = DAY) -> str:
 @pytest.fixture
 def make_organiser(app):
     """Create an organiser; return (organiser, api_token)."""
-    from events import services
+    from events.conference import services
 
     counter = iter(range(1, 10_000))
 
@@ -271,7 +271,7 @@ def organiser(make_organiser):
 @pytest.fixture
 def make_conference(app, organiser):
     """Create a conference managed by the default organiser (overrides welcome)."""
-    from events import services
+    from events.conference import services
 
     counter = iter(range(1, 10_000))
 
@@ -293,7 +293,7 @@ def conference(make_conference):
 
 @pytest.fixture
 def make_room(app):
-    from events import services
+    from events.conference import services
 
     def make(conference, name="Main Hall", capacity=100, **overrides):
         return services.create_room(conference, {"name": name, "capacity": capacity, **overrides})
@@ -303,7 +303,7 @@ def make_room(app):
 
 @pytest.fixture
 def make_session(app):
-    from events import services
+    from events.conference import services
 
     def make(conference, title="Keynote", start="09:00", end="10:00", **overrides):
         data = {"title": title, "kind": "keynote", "starts_at": at(start), "ends_at": at(end)}
@@ -315,7 +315,7 @@ def make_session(app):
 
 @pytest.fixture
 def make_delegate(app):
-    from events import services
+    from events.conference import services
 
     counter = iter(range(1, 100_000))
 

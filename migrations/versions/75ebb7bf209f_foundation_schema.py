@@ -8,7 +8,7 @@ Create Date: 2026-11-22 09:03:10.029757
 from alembic import op
 import sqlalchemy as sa
 
-import events.models
+import events.types
 
 
 # revision identifiers, used by Alembic.
@@ -33,7 +33,7 @@ def upgrade():
     sa.Column('partners', sa.Text(), nullable=False),
     sa.Column('published', sa.Boolean(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', events.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', events.types.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_conferences')),
     sa.UniqueConstraint('slug', name=op.f('uq_conferences_slug'))
     )
@@ -43,7 +43,7 @@ def upgrade():
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('password_hash', sa.String(length=256), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
-    sa.Column('created_at', events.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', events.types.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organisers')),
     sa.UniqueConstraint('email', name=op.f('uq_organisers_email'))
     )
@@ -53,8 +53,8 @@ def upgrade():
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('prefix', sa.String(length=12), nullable=False),
     sa.Column('label', sa.String(length=100), nullable=False),
-    sa.Column('created_at', events.models.UTCDateTime(), nullable=False),
-    sa.Column('last_used_at', events.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', events.types.UTCDateTime(), nullable=False),
+    sa.Column('last_used_at', events.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['organiser_id'], ['organisers.id'], name=op.f('fk_api_tokens_organiser_id_organisers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
@@ -81,7 +81,7 @@ def upgrade():
     sa.Column('slack_user_id', sa.String(length=32), nullable=True),
     sa.Column('token', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('created_at', events.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', events.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['conference_id'], ['conferences.id'], name=op.f('fk_delegates_conference_id_conferences'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_delegates')),
     sa.UniqueConstraint('conference_id', 'email', name=op.f('uq_delegates_conference_id')),
@@ -118,12 +118,12 @@ def upgrade():
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('room_id', sa.Integer(), nullable=True),
-    sa.Column('starts_at', events.models.UTCDateTime(), nullable=False),
-    sa.Column('ends_at', events.models.UTCDateTime(), nullable=False),
+    sa.Column('starts_at', events.types.UTCDateTime(), nullable=False),
+    sa.Column('ends_at', events.types.UTCDateTime(), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=False),
-    sa.Column('updated_at', events.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', events.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['conference_id'], ['conferences.id'], name=op.f('fk_sessions_conference_id_conferences'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['room_id'], ['rooms.id'], name=op.f('fk_sessions_room_id_rooms'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sessions'))

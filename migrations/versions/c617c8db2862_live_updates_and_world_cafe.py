@@ -8,7 +8,7 @@ Create Date: 2026-11-22 10:01:21.893936
 from alembic import op
 import sqlalchemy as sa
 
-import events.models
+import events.types
 
 
 # revision identifiers, used by Alembic.
@@ -25,7 +25,7 @@ def upgrade():
     sa.Column('conference_id', sa.Integer(), nullable=False),
     sa.Column('text', sa.String(length=280), nullable=False),
     sa.Column('organiser_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', events.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', events.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['conference_id'], ['conferences.id'], name=op.f('fk_announcements_conference_id_conferences'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['organiser_id'], ['organisers.id'], name=op.f('fk_announcements_organiser_id_organisers'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_announcements'))
@@ -40,7 +40,7 @@ def upgrade():
     sa.Column('event', sa.String(length=40), nullable=False),
     sa.Column('audience', sa.String(length=40), nullable=False),
     sa.Column('payload', sa.Text(), nullable=False),
-    sa.Column('created_at', events.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', events.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['conference_id'], ['conferences.id'], name=op.f('fk_live_changes_conference_id_conferences'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_live_changes'))
     )
@@ -53,7 +53,7 @@ def upgrade():
     sa.Column('round_number', sa.Integer(), nullable=False),
     sa.Column('delegate_id', sa.Integer(), nullable=False),
     sa.Column('reason', sa.String(length=12), nullable=False),
-    sa.Column('created_at', events.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', events.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['delegate_id'], ['delegates.id'], name=op.f('fk_cafe_absences_delegate_id_delegates'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], name=op.f('fk_cafe_absences_session_id_sessions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cafe_absences')),
@@ -69,8 +69,8 @@ def upgrade():
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('note', sa.String(length=300), nullable=False),
     sa.Column('stats', sa.JSON(), nullable=False),
-    sa.Column('created_at', events.models.UTCDateTime(), nullable=False),
-    sa.Column('published_at', events.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', events.types.UTCDateTime(), nullable=False),
+    sa.Column('published_at', events.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], name=op.f('fk_cafe_plans_session_id_sessions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cafe_plans')),
     sa.UniqueConstraint('session_id', 'version', name=op.f('uq_cafe_plans_session_id'))
@@ -83,9 +83,9 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('session_id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
-    sa.Column('starts_at', events.models.UTCDateTime(), nullable=False),
-    sa.Column('ends_at', events.models.UTCDateTime(), nullable=False),
-    sa.Column('started_at', events.models.UTCDateTime(), nullable=True),
+    sa.Column('starts_at', events.types.UTCDateTime(), nullable=False),
+    sa.Column('ends_at', events.types.UTCDateTime(), nullable=False),
+    sa.Column('started_at', events.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], name=op.f('fk_cafe_rounds_session_id_sessions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cafe_rounds')),
     sa.UniqueConstraint('session_id', 'number', name=op.f('uq_cafe_rounds_session_id'))

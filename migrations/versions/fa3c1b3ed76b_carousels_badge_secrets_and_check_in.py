@@ -8,7 +8,7 @@ Create Date: 2026-12-03 06:58:23.045054
 from alembic import op
 import sqlalchemy as sa
 
-import events.models
+import events.types
 
 
 # revision identifiers, used by Alembic.
@@ -30,7 +30,7 @@ def upgrade():
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('error', sa.String(length=300), nullable=False),
     sa.Column('pdf', sa.LargeBinary(), nullable=True),
-    sa.Column('created_at', events.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', events.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['conference_id'], ['conferences.id'], name=op.f('fk_badge_jobs_conference_id_conferences'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_badge_jobs'))
     )
@@ -40,7 +40,7 @@ def upgrade():
     sa.Column('nonce', sa.String(length=100), nullable=False),
     sa.Column('status_code', sa.Integer(), nullable=False),
     sa.Column('response', sa.JSON(), nullable=False),
-    sa.Column('created_at', events.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', events.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['conference_id'], ['conferences.id'], name=op.f('fk_checkin_nonces_conference_id_conferences'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_checkin_nonces')),
     sa.UniqueConstraint('conference_id', 'nonce', name=op.f('uq_checkin_nonces_conference_id'))
@@ -50,8 +50,8 @@ def upgrade():
     sa.Column('conference_id', sa.Integer(), nullable=False),
     sa.Column('delegate_id', sa.Integer(), nullable=False),
     sa.Column('secret', sa.String(length=64), nullable=False),
-    sa.Column('created_at', events.models.UTCDateTime(), nullable=False),
-    sa.Column('revoked_at', events.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', events.types.UTCDateTime(), nullable=False),
+    sa.Column('revoked_at', events.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['conference_id'], ['conferences.id'], name=op.f('fk_badge_secrets_conference_id_conferences'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['delegate_id'], ['delegates.id'], name=op.f('fk_badge_secrets_delegate_id_delegates'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_badge_secrets')),
@@ -72,8 +72,8 @@ def upgrade():
     sa.Column('result', sa.String(length=24), nullable=False),
     sa.Column('device', sa.String(length=60), nullable=False),
     sa.Column('nonce', sa.String(length=100), nullable=False),
-    sa.Column('scanned_at', events.models.UTCDateTime(), nullable=True),
-    sa.Column('received_at', events.models.UTCDateTime(), nullable=False),
+    sa.Column('scanned_at', events.types.UTCDateTime(), nullable=True),
+    sa.Column('received_at', events.types.UTCDateTime(), nullable=False),
     sa.Column('organiser_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['conference_id'], ['conferences.id'], name=op.f('fk_scan_log_conference_id_conferences'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['delegate_id'], ['delegates.id'], name=op.f('fk_scan_log_delegate_id_delegates'), ondelete='SET NULL'),
@@ -88,7 +88,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('session_id', sa.Integer(), nullable=False),
     sa.Column('preferences_open', sa.Boolean(), nullable=False),
-    sa.Column('deadline', events.models.UTCDateTime(), nullable=True),
+    sa.Column('deadline', events.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], name=op.f('fk_carousel_blocks_session_id_sessions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_carousel_blocks')),
     sa.UniqueConstraint('session_id', name=op.f('uq_carousel_blocks_session_id'))
@@ -100,8 +100,8 @@ def upgrade():
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('note', sa.String(length=300), nullable=False),
     sa.Column('stats', sa.JSON(), nullable=False),
-    sa.Column('created_at', events.models.UTCDateTime(), nullable=False),
-    sa.Column('published_at', events.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', events.types.UTCDateTime(), nullable=False),
+    sa.Column('published_at', events.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], name=op.f('fk_carousel_plans_session_id_sessions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_carousel_plans')),
     sa.UniqueConstraint('session_id', 'version', name=op.f('uq_carousel_plans_session_id'))
@@ -115,9 +115,9 @@ def upgrade():
     sa.Column('session_id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('label', sa.String(length=60), nullable=False),
-    sa.Column('starts_at', events.models.UTCDateTime(), nullable=False),
-    sa.Column('ends_at', events.models.UTCDateTime(), nullable=False),
-    sa.Column('started_at', events.models.UTCDateTime(), nullable=True),
+    sa.Column('starts_at', events.types.UTCDateTime(), nullable=False),
+    sa.Column('ends_at', events.types.UTCDateTime(), nullable=False),
+    sa.Column('started_at', events.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], name=op.f('fk_carousel_slots_session_id_sessions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_carousel_slots')),
     sa.UniqueConstraint('session_id', 'number', name=op.f('uq_carousel_slots_session_id'))
@@ -149,7 +149,7 @@ def upgrade():
     sa.Column('day', sa.Date(), nullable=True),
     sa.Column('session_id', sa.Integer(), nullable=True),
     sa.Column('number', sa.Integer(), nullable=True),
-    sa.Column('created_at', events.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', events.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['conference_id'], ['conferences.id'], name=op.f('fk_checkin_lists_conference_id_conferences'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], name=op.f('fk_checkin_lists_session_id_sessions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_checkin_lists')),
@@ -171,7 +171,7 @@ def upgrade():
     sa.Column('delegate_id', sa.Integer(), nullable=False),
     sa.Column('workshop_id', sa.Integer(), nullable=False),
     sa.Column('rank', sa.Integer(), nullable=False),
-    sa.Column('updated_at', events.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', events.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['delegate_id'], ['delegates.id'], name=op.f('fk_carousel_preferences_delegate_id_delegates'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], name=op.f('fk_carousel_preferences_session_id_sessions'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workshop_id'], ['carousel_workshops.id'], name=op.f('fk_carousel_preferences_workshop_id_carousel_workshops'), ondelete='CASCADE'),
@@ -212,8 +212,8 @@ def upgrade():
     sa.Column('list_id', sa.Integer(), nullable=False),
     sa.Column('delegate_id', sa.Integer(), nullable=False),
     sa.Column('type', sa.String(length=5), nullable=False),
-    sa.Column('checked_in_at', events.models.UTCDateTime(), nullable=False),
-    sa.Column('recorded_at', events.models.UTCDateTime(), nullable=False),
+    sa.Column('checked_in_at', events.types.UTCDateTime(), nullable=False),
+    sa.Column('recorded_at', events.types.UTCDateTime(), nullable=False),
     sa.Column('device', sa.String(length=60), nullable=False),
     sa.Column('method', sa.String(length=10), nullable=False),
     sa.Column('organiser_id', sa.Integer(), nullable=True),

@@ -35,9 +35,9 @@ def demo(live_server):
     """The demo conference on the live server; return its password and some ids."""
     from sqlalchemy import select
 
-    from events.demo import seed_demo
+    from events.conference.demo import seed_demo
+    from events.conference.models import Delegate, Session
     from events.extensions import db
-    from events.models import Delegate, Session
 
     with live_server.app.app_context():
         result = seed_demo()

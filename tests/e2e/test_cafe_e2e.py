@@ -19,8 +19,8 @@ QUESTIONS = ["What does inclusive excellence look like in your classroom?",
 
 
 def seed(live):
-    from carousels import cafe_services as cs
-    from events import services
+    from carousels.cafe import services as cs
+    from events.conference import services
     from events.extensions import db
 
     with live.app.app_context():

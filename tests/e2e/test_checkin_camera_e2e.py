@@ -26,7 +26,7 @@ def write_y4m(secret: str, path: Path) -> None:
     """Write a few identical 640x480 frames of the badge QR, centred on white, as YUV 4:2:0 Y4M."""
     from PIL import Image
 
-    from events.badges import qr_png
+    from events.checkin.badges import qr_png
 
     code = Image.open(io.BytesIO(qr_png(secret, box_size=8))).convert("RGB")
     assert code.width <= WIDTH and code.height <= HEIGHT, code.size
@@ -45,7 +45,7 @@ def db_rows(live, delegate_id: int) -> tuple[list, list]:
     """The delegate's entry check-ins and scan log results, read from the database."""
     from sqlalchemy import select
 
-    from events.checkin_models import Checkin, ScanLog
+    from events.checkin.models import Checkin, ScanLog
     from events.extensions import db
 
     with live.app.app_context():

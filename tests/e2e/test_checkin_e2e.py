@@ -30,7 +30,8 @@ PEOPLE = [
 
 def seed(live) -> dict:
     """A conference with an organiser, door staff attached to it and delegates with badges."""
-    from events import checkin, services
+    from events.checkin import services as checkin
+    from events.conference import services
     from events.extensions import db
 
     with live.app.app_context():
@@ -68,7 +69,7 @@ def entries(live, delegate_id: int) -> list:
     """The door entry check-ins of a delegate, as plain tuples read from the database."""
     from sqlalchemy import select
 
-    from events.checkin_models import Checkin
+    from events.checkin.models import Checkin
     from events.extensions import db
 
     with live.app.app_context():
@@ -82,8 +83,8 @@ def entries(live, delegate_id: int) -> list:
 
 
 def local_hhmm(live, moment: datetime) -> str:
+    from events.conference.services import get_conference
     from events.extensions import db
-    from events.services import get_conference
 
     with live.app.app_context():
         text = f"{get_conference('tlc').local(moment):%H:%M}"
@@ -168,7 +169,7 @@ def test_door_staff_scan_repeat_bad_code_and_search(live_server, browser):
 def test_offline_scans_wait_on_the_device_and_upload_once_with_their_scan_time(live_server, browser):
     from sqlalchemy import select
 
-    from events.checkin_models import CheckinNonce, ScanLog
+    from events.checkin.models import CheckinNonce, ScanLog
     from events.extensions import db
 
     seeded = seed(live_server)
@@ -273,9 +274,10 @@ def test_a_saved_scan_is_kept_when_the_desk_was_signed_out_meanwhile(live_server
 
 
 def test_arrivals_dashboard_for_the_organiser(live_server, browser):
-    from events import checkin, services
+    from events.checkin import services as checkin
+    from events.conference import services
+    from events.conference.models import Organiser
     from events.extensions import db
-    from events.models import Organiser
 
     seeded = seed(live_server)
     people = seeded["people"]

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 
 
 def seed(live):
-    from events import services
+    from events.conference import services
     from events.extensions import db
 
     with live.app.app_context():

@@ -22,8 +22,9 @@ LIVE_MS = 2000
 def seed(url: str) -> dict:
     """Create a small published programme: keynote, carousel, lunch, World Cafe."""
     from app import create_app
-    from events import live_services, services
+    from events.conference import services
     from events.extensions import db
+    from events.live import services as live_services
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET, "TESTING": True})
     with app.app_context():

@@ -12,8 +12,8 @@ TITLES = ["AI in the classroom", "SEND inclusion", "Attendance and belonging"]
 
 
 def seed(live):
-    from carousels import workshop_services as ws
-    from events import services
+    from carousels.workshops import services as ws
+    from events.conference import services
     from events.extensions import db
 
     with live.app.app_context():

@@ -35,7 +35,7 @@ def test_create_organiser_prints_a_working_token(runner, client, app):
     token = result.output.split("API token (shown once): ")[1].strip()
     response = client.get("/api/v1/conferences", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200 and response.json == []
-    from events.models import ApiToken
+    from events.conference.models import ApiToken
 
     assert token not in {t.token_hash for t in ApiToken.query}
     again = runner.invoke(args=["create-organiser", "new@example.org", "--password",

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from carousels import cafe
-from carousels import cafe_services as cs
-from carousels.cafe_models import CafePlan
+from carousels.cafe import engine as cafe
+from carousels.cafe import services as cs
+from carousels.cafe.models import CafePlan
 from events import signals
 from events.extensions import db
 
@@ -354,7 +354,7 @@ def test_csrf_is_required_on_cafe_forms(tmp_path):
     app = _make_app(f"sqlite:///{tmp_path / 'csrf.db'}", {"WTF_CSRF_ENABLED": True})
     with app.app_context():
         db.create_all()
-        from events import services
+        from events.conference import services
 
         services.create_organiser("csrf@example.org", "correct-horse-9")
         owner = services.authenticate("csrf@example.org", "correct-horse-9")
@@ -382,7 +382,7 @@ def test_csrf_is_required_on_cafe_forms(tmp_path):
 
 
 def test_demo_has_a_published_world_cafe(sqlite_app):
-    from events import demo
+    from events.conference import demo
 
     demo.seed_demo()
     conference = db.session.scalar(db.select(demo.Conference))

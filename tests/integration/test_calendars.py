@@ -9,7 +9,9 @@ import pytest
 import vobject
 from itsdangerous import URLSafeTimedSerializer
 
-from events import calendar, services, views
+from events import hooks
+from events.conference import services
+from events.exchange import calendar
 
 
 def parse_both(body: bytes):
@@ -32,7 +34,7 @@ def by_summary(events: dict, summary: str):
 
 @pytest.fixture
 def programme(conference, make_room, make_session, organiser):
-    from events import services
+    from events.conference import services
 
     hall = make_room(conference, "Main Hall", 300)
     jon = services.create_speaker(conference, {"name": "Jon Yates", "organisation": "YEF"})
@@ -148,7 +150,7 @@ def test_agenda_feed_is_private_and_providers_replace_blocks(client, conference,
             last_modified=datetime(2027, 3, 1, tzinfo=UTC), alarm=True,
             replaces_session_id=carousel.id)]
 
-    monkeypatch.setattr(calendar, "AGENDA_PROVIDERS", [fake_carousel])
+    monkeypatch.setattr(hooks, "AGENDA_PROVIDERS", [fake_carousel])
     response = client.get(f"/me/{delegate.token}/agenda.ics")
     assert response.status_code == 200
     assert "private" in response.headers["Cache-Control"]
@@ -168,7 +170,7 @@ def test_agenda_feed_is_private_and_providers_replace_blocks(client, conference,
 
 def test_agenda_without_providers_lists_the_programme(client, conference, programme,
                                                       make_delegate, monkeypatch):
-    monkeypatch.setattr(calendar, "AGENDA_PROVIDERS", [])
+    monkeypatch.setattr(hooks, "AGENDA_PROVIDERS", [])
     delegate = make_delegate(conference)
     _, _, events = parse_both(client.get(f"/me/{delegate.token}/agenda.ics").data)
     assert len(events) == 3
@@ -229,7 +231,7 @@ def test_rotation_needs_a_csrf_token(app, client, conference, make_delegate):
 
 
 def test_delegate_page_has_subscribe_buttons(client, conference, make_delegate, monkeypatch):
-    monkeypatch.setattr(views, "DELEGATE_PANELS", ["events/_calendar_panel.html"])
+    monkeypatch.setattr(hooks, "DELEGATE_PANELS", ["events/_calendar_panel.html"])
     delegate = make_delegate(conference)
     html = client.get(f"/me/{delegate.token}").get_data(as_text=True)
     assert f'href="webcal://convenor.test/me/{delegate.token}/agenda.ics"' in html

@@ -34,7 +34,7 @@ def ann(conference, make_delegate):
 
 
 def secret_of(delegate) -> str:
-    from events import checkin
+    from events.checkin import services as checkin
 
     return checkin.secret_for(delegate).secret
 
@@ -63,7 +63,7 @@ def zbar_decode(png: bytes, tmp_path) -> str:
 
 
 def test_secrets_are_long_random_and_free_of_personal_data(ann, conference, make_delegate):
-    from events import checkin
+    from events.checkin import services as checkin
 
     first = secret_of(ann)
     assert len(first) >= 22  # 128 bits in URL-safe base64 is 22 characters; ours carry 192
@@ -125,7 +125,7 @@ def test_delegate_page_shows_their_qr_code(client, ann, tmp_path):
 
 
 def test_second_scan_names_the_first_time_and_device(api, ann):
-    from events.checkin_models import Checkin
+    from events.checkin.models import Checkin
 
     secret = secret_of(ann)
     first = api.post(URL, json={"secret": secret, "device": "Desk 2",
@@ -145,7 +145,7 @@ def test_second_scan_names_the_first_time_and_device(api, ann):
 
 
 def test_nonce_retry_gets_the_same_answer_and_no_second_record(api, ann):
-    from events.checkin_models import Checkin, CheckinNonce
+    from events.checkin.models import Checkin, CheckinNonce
 
     body = {"secret": secret_of(ann), "nonce": "phone-7-0001", "device": "Desk 1"}
     first = api.post(URL, json=body)
@@ -173,7 +173,7 @@ def test_offline_scan_keeps_its_scan_time(api, ann, conference):
 
 @pytest.mark.parametrize("case", ["unknown", "tampered", "other_conference"])
 def test_invalid_codes_are_refused_with_404(case, api, ann, make_conference, make_delegate):
-    from events.checkin_models import Checkin, ScanLog
+    from events.checkin.models import Checkin, ScanLog
 
     secret = secret_of(ann)
     if case == "unknown":
@@ -191,8 +191,8 @@ def test_invalid_codes_are_refused_with_404(case, api, ann, make_conference, mak
 
 
 def test_revoked_badge_and_cancelled_registration(api, ann, conference, make_delegate):
-    from events import services
-    from events.checkin_models import Checkin
+    from events.checkin.models import Checkin
+    from events.conference import services
 
     old = secret_of(ann)
     reissued = api.post(f"/api/v1/conferences/tlc/delegates/{ann.id}/badge/reissue")
@@ -214,7 +214,7 @@ def test_revoked_badge_and_cancelled_registration(api, ann, conference, make_del
 
 
 def test_exit_scans_and_the_scan_log(api, ann):
-    from events.checkin_models import Checkin, ScanLog
+    from events.checkin.models import Checkin, ScanLog
 
     secret = secret_of(ann)
     early = api.post(URL, json={"secret": secret, "type": "exit"})
@@ -246,7 +246,7 @@ def test_exit_scans_and_the_scan_log(api, ann):
     ({"secret": "abcdefabcdefabcdefabcdef", "device": "d" * 61}, "device"),
 ])
 def test_bad_input_gets_a_clear_400_and_only_a_log_row(api, ann, payload, field):
-    from events.checkin_models import Checkin, ScanLog
+    from events.checkin.models import Checkin, ScanLog
 
     answer = api.post(URL, json=payload)
     assert answer.status_code == 400
@@ -256,7 +256,7 @@ def test_bad_input_gets_a_clear_400_and_only_a_log_row(api, ann, payload, field)
 
 
 def test_malformed_json_and_wrong_content_type(api, ann):
-    from events.checkin_models import Checkin, ScanLog
+    from events.checkin.models import Checkin, ScanLog
 
     broken = api.post(URL, data="{not json", headers={"Content-Type": "application/json"})
     assert broken.status_code == 400 and broken.json["reason"] == "bad_request"
@@ -268,7 +268,7 @@ def test_malformed_json_and_wrong_content_type(api, ann):
 
 
 def test_roles_door_staff_check_in_but_nothing_else(api, door, ann, make_organiser):
-    from events.checkin_models import ScanLog
+    from events.checkin.models import ScanLog
 
     secret = secret_of(ann)
     assert api.post(URL, json={"secret": secret}, token=door).status_code == 201
@@ -291,7 +291,8 @@ def test_roles_door_staff_check_in_but_nothing_else(api, door, ann, make_organis
 
 
 def test_scanner_page_session_needs_the_csrf_header(sqlite_app):
-    from events import checkin, services
+    from events.checkin import services as checkin
+    from events.conference import services
     from events.extensions import db
 
     sqlite_app.config["WTF_CSRF_ENABLED"] = True
@@ -323,7 +324,7 @@ def test_scanner_page_session_needs_the_csrf_header(sqlite_app):
 
 
 def test_valid_once_on_every_list(api, ann, conference, make_session):
-    from events.checkin_models import Checkin
+    from events.checkin.models import Checkin
 
     keynote = make_session(conference, title="Opening keynote")
     made = api.post("/api/v1/conferences/tlc/checkin-lists", json={"kind": "session",
@@ -353,7 +354,8 @@ def test_valid_once_on_every_list(api, ann, conference, make_session):
 
 
 def test_lists_for_carousel_slots_and_cafe_rounds(api, conference, make_session, make_room):
-    from carousels import cafe_services, workshop_services
+    from carousels.cafe import services as cafe_services
+    from carousels.workshops import services as workshop_services
 
     room = make_room(conference, "Hall", 200)
     cafe = make_session(conference, title="World Cafe", kind="world_cafe", start="14:00",
@@ -437,7 +439,7 @@ def test_checkin_publishes_live_arrival_figures(api, ann, conference):
     finally:
         signals.delegate_checked_in.disconnect(receiver)
     assert seen == [("tlc", "Ann Okafor", "door")]
-    from events import live
+    from events.live import sockets as live
 
     assert live.checked_in_count(conference, None, "door") == 1
 
@@ -486,8 +488,9 @@ def test_fifty_simultaneous_scans_make_one_checkin(pg_url, tmp_path):
     from tests.conftest import _make_app, _truncate_all
 
     app = _make_app(pg_url, {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 55, "max_overflow": 5}})
-    from events import checkin, services
-    from events.checkin_models import Checkin, ScanLog
+    from events.checkin import services as checkin
+    from events.checkin.models import Checkin, ScanLog
+    from events.conference import services
     from events.extensions import db
 
     with app.app_context():

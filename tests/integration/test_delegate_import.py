@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from events.demo import demo_delegates
+from events.conference.demo import demo_delegates
 
 HEADER = "name,email,organisation,role,region,access_needs,dietary,slack_user_id\n"
 

@@ -15,8 +15,10 @@ import jsonschema
 import pytest
 import xmlschema
 
-from events import allocation_export, services
-from events.allocation_export import AllocationRow
+from events import hooks
+from events.conference import services
+from events.exchange import allocations as allocation_export
+from events.exchange.allocations import AllocationRow
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schedule_schema"
 
@@ -147,7 +149,7 @@ def test_round_trip_export_then_import_reproduces_the_programme(client, programm
                                                                 make_conference):
     exported = client.get("/c/tlc/schedule.json").data
     copy_conf = make_conference(slug="tlc-copy")
-    from events import exchange
+    from events.exchange import services as exchange
 
     draft = exchange.import_programme(copy_conf, exported)
     assert draft.errors == []
@@ -224,7 +226,7 @@ PRETALX = {
 
 
 def test_import_pretalx_schedule(programme, make_conference):
-    from events import exchange
+    from events.exchange import services as exchange
 
     target = make_conference(slug="from-pretalx")
     draft = exchange.import_programme(target, json.dumps(PRETALX).encode())
@@ -260,8 +262,8 @@ def _broken_pretalx(**changes):
     ({"Auditorium.0.title": ""}, "title is missing"),
 ])
 def test_malformed_frab_imports_nothing_and_names_the_event(conference, changes, expected):
-    from events import exchange
     from events.errors import ConvenorError
+    from events.exchange import services as exchange
 
     with pytest.raises(ConvenorError) as caught:
         exchange.import_programme(conference, _broken_pretalx(**changes))
@@ -274,8 +276,8 @@ def test_malformed_frab_imports_nothing_and_names_the_event(conference, changes,
 @pytest.mark.parametrize("raw", [b"", b"{not json", b"\xff\xfe garbage", b'{"hello": 1}',
                                  b'{"schedule": {"conference": {}}}'])
 def test_unreadable_programme_files_give_one_clear_error(conference, raw):
-    from events import exchange
     from events.errors import ConvenorError
+    from events.exchange import services as exchange
 
     with pytest.raises(ConvenorError) as caught:
         exchange.import_programme(conference, raw)
@@ -328,7 +330,7 @@ SESSIONIZE = {
 
 
 def test_import_sessionize_all_data(conference):
-    from events import exchange
+    from events.exchange import services as exchange
 
     draft = exchange.import_programme(conference, json.dumps(SESSIONIZE), "sessionize")
     assert [w["message"] for w in draft.warnings if "512003" in w["item"]] == [
@@ -346,14 +348,14 @@ def test_import_sessionize_all_data(conference):
 
 
 def test_format_is_detected(conference):
-    from events import exchange
+    from events.exchange import services as exchange
 
     assert exchange.detect_format(json.dumps(SESSIONIZE)) == "sessionize"
     assert exchange.detect_format(json.dumps(PRETALX)) == "frab"
 
 
 def test_malformed_sessionize_lists_each_problem(conference):
-    from events import exchange
+    from events.exchange import services as exchange
 
     data = copy.deepcopy(SESSIONIZE)
     data["sessions"][0]["speakers"] = ["no-such-speaker"]
@@ -376,7 +378,7 @@ INDICO = (
 
 
 def test_import_indico_registrants(conference):
-    from events import exchange
+    from events.exchange import services as exchange
 
     assert exchange.import_indico(conference, INDICO.encode()) == 3
     delegates, total = services.search_delegates(conference)
@@ -387,8 +389,8 @@ def test_import_indico_registrants(conference):
 
 
 def test_malformed_indico_csv_imports_nobody(conference, make_delegate):
-    from events import exchange
     from events.errors import ConvenorError
+    from events.exchange import services as exchange
 
     make_delegate(conference, email="taken@oak.example")
     bad = (INDICO
@@ -507,7 +509,7 @@ def test_api_indico_import(api, conference):
 
 def test_allocation_csv_is_header_only_without_allocations(api, client, conference, login,
                                                            monkeypatch):
-    monkeypatch.setattr(allocation_export, "ALLOCATION_ROWS", [])
+    monkeypatch.setattr(hooks, "ALLOCATION_ROWS", [])
     response = api.get("/api/v1/conferences/tlc/allocations.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert list(csv.reader(io.StringIO(response.get_data(as_text=True)))) == [
@@ -536,7 +538,7 @@ def test_allocation_csv_from_providers(api, conference, monkeypatch):
                           "evil@x.example", "delegate", at(14, 0), at(14, 20), ""),
         ]
 
-    monkeypatch.setattr(allocation_export, "ALLOCATION_ROWS", [fake])
+    monkeypatch.setattr(hooks, "ALLOCATION_ROWS", [fake])
     long_rows = list(csv.DictReader(io.StringIO(
         api.get("/api/v1/conferences/tlc/allocations.csv").get_data(as_text=True))))
     assert [r["unit"] for r in long_rows][:1] == ["AI in the classroom"]

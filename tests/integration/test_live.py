@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from events import services, signals
+from events import signals
+from events.conference import services
 from events.extensions import db, socketio
 from tests.conftest import at
 
@@ -252,7 +253,7 @@ def test_announcement_web_form(conference, connect, login):
 
 def test_announcement_form_needs_csrf_token(tmp_path, organiser):
     from app import create_app
-    from events.live_models import Announcement
+    from events.live.models import Announcement
     from tests.conftest import _make_app
 
     secure = _make_app(f"sqlite:///{tmp_path / 'csrf.db'}", {"WTF_CSRF_ENABLED": True})
@@ -348,7 +349,7 @@ def test_now_screen_and_pages_carry_live_hooks(conference, keynote, make_delegat
 
 
 def test_catch_up_asks_for_reload_when_the_log_was_pruned(conference, monkeypatch, client, api):
-    from events import live
+    from events.live import sockets as live
 
     monkeypatch.setattr(live, "KEEP_CHANGES", 3)
     db.session.refresh(conference)

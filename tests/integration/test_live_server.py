@@ -24,7 +24,7 @@ TRANSPORTS = ["polling"]
 def seed(url: str) -> dict:
     """Create the schema and a small published conference; return ids and secrets."""
     from app import create_app
-    from events import services
+    from events.conference import services
     from events.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET, "TESTING": True})

@@ -34,7 +34,7 @@ def test_postgresql_migrations_match_models(pg_server):
 
 def test_cli_upgrade_and_demo_are_idempotent(tmp_path):
     from app import create_app
-    from events.models import Conference, Delegate
+    from events.conference.models import Conference, Delegate
 
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openapi_spec_validator import validate
 
-from events.api import route_rules
+from events.conference.api import route_rules
 
 
 def test_spec_is_valid_openapi(client):

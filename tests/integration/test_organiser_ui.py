@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 
-from events.models import Delegate, Room, Session, Speaker
+from events.conference.models import Delegate, Room, Session, Speaker
 
 
 def test_pages_need_sign_in(client, conference):
@@ -151,7 +151,7 @@ def test_door_staff_cannot_use_organiser_pages(client, make_organiser, conferenc
 
 
 def test_forms_reject_missing_csrf_token(sqlite_app):
-    from events import services
+    from events.conference import services
 
     sqlite_app.config["WTF_CSRF_ENABLED"] = True
     services.create_organiser("csrf@example.org", "correct-horse-9")

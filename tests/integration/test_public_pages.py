@@ -6,7 +6,7 @@ from tests.conftest import at
 
 
 def test_home_programme_speakers_session(client, conference, make_room, make_session):
-    from events import services
+    from events.conference import services
 
     room = make_room(conference, "Main Hall", 300, step_free=True, hearing_loop=True)
     speaker = services.create_speaker(conference, {"name": "Jon Yates", "organisation":
@@ -49,7 +49,7 @@ def test_templates_escape_user_text(client, conference, make_session):
 
 
 def test_cancelled_session_marked_in_text(client, conference, make_session):
-    from events import services
+    from events.conference import services
 
     session = make_session(conference, "Attendance and belonging", start="11:00", end="11:30")
     services.cancel_session(session)

@@ -8,9 +8,10 @@ import re
 
 import pytest
 
-from carousels import workshop_services as ws
-from carousels.workshop_models import CarouselPlan
-from events import services, signals
+from carousels.workshops import services as ws
+from carousels.workshops.models import CarouselPlan
+from events import signals
+from events.conference import services
 from events.errors import ConvenorError
 from events.extensions import db
 
@@ -273,7 +274,7 @@ def test_csrf_protects_the_ranking_form(app, conference, block, people):
 
 
 def test_demo_has_a_published_carousel(sqlite_app):
-    from events import demo
+    from events.conference import demo
 
     demo.seed_demo()
     conference = db.session.scalar(db.select(demo.Conference))

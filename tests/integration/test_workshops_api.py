@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from carousels import cafe_services as cs
-from carousels import workshop_services as ws
-from events import services, signals
-from events.models import utcnow
+from carousels.cafe import services as cs
+from carousels.workshops import services as ws
+from events import signals
+from events.conference import services
+from events.types import utcnow
 
 
 @pytest.fixture(autouse=True)

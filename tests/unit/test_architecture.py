@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PURE = ["events/programme.py", "events/timetable.py", "events/calendar.py", "events/badges.py",
-        "carousels/cafe.py",
-        "carousels/rotation.py"]
+PURE = ["events/conference/programme.py", "events/conference/timetable.py",
+        "events/exchange/calendar.py", "events/checkin/badges.py",
+        "carousels/cafe/engine.py",
+        "carousels/workshops/engine.py"]
 FORBIDDEN = ("flask", "sqlalchemy", "flask_socketio", "socketio", "slack_bolt", "slack_sdk",
              "werkzeug")
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from carousels import cafe
+from carousels.cafe import engine as cafe
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ import vobject
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from events.calendar import AgendaItem, render
+from events.exchange.calendar import AgendaItem, render
 
 STAMP = datetime(2027, 1, 5, 12, 0, tzinfo=UTC)
 

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from carousels import rotation
-from carousels.rotation import RotationInputError, assign, check, cost_of, validate
+from carousels.workshops import engine as rotation
+from carousels.workshops.engine import RotationInputError, assign, check, cost_of, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Solver calls vary in speed on a shared machine; examples are not stored in the repo.

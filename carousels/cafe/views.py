@@ -1,0 +1,515 @@
+"""World Cafe web pages: organisers set up, allocate, move, publish and re-plan; delegates see tables.
+
+Thin over ``carousels.cafe_services``. ``register(app)`` attaches the blueprints; importing
+this module adds the organiser nav entry, the delegate-page panel, the Live-page panel, the
+demo hook and the calendar and CSV-export providers.
+
+The allocation runs inside the POST request. The engine is bounded by CAFE_TIME_LIMIT_S
+(5 s by default) and realistic conferences (300 delegates) finish in about a second, so a
+background job with polling would add state (and break across several server processes)
+for no gain; the page instead shows a "Working…" indicator while the request runs.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from carousels.cafe import services as cs
+from carousels.cafe.models import CafePlan  # noqa: F401  (registers the models with the app)
+from events import hooks
+from events.adapters import ConfirmForm, apply_errors, manager_required
+from events.conference.models import Conference
+from events.errors import ConvenorError
+from events.extensions import csrf
+
+bp = Blueprint("cafe", __name__, url_prefix="/organiser/<slug>/cafe")
+
+
+def _opt_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+# --------------------------------------------------------------------------- forms
+
+
+class RoundsForm(FlaskForm):
+    """Lay out the rounds evenly."""
+
+    count = IntegerField("Number of rounds", default=4,
+                         validators=[DataRequired(), NumberRange(min=1, max=cs.MAX_ROUNDS)])
+    minutes = IntegerField("Minutes per round", default=15,
+                           validators=[DataRequired(), NumberRange(min=1, max=240)])
+    gap = IntegerField("Minutes between rounds", default=2, description="Time to change tables.",
+                       validators=[Optional(), NumberRange(min=0, max=60)])
+    starts_at = DateTimeLocalField("First round starts", format="%Y-%m-%dT%H:%M",
+                                   description="Leave empty to start with the session.",
+                                   validators=[Optional()])
+
+
+class TablesForm(FlaskForm):
+    """Add several numbered tables at once."""
+
+    count = IntegerField("Number of tables", default=10,
+                         validators=[DataRequired(), NumberRange(min=1, max=cs.MAX_TABLES)])
+    capacity = IntegerField("Seats per table (host included)", default=8,
+                            validators=[DataRequired(), NumberRange(min=1, max=cs.MAX_CAPACITY)])
+    step_free = IntegerField("How many of them are step-free", default=0,
+                             description="The first tables added are marked step-free.",
+                             validators=[Optional(), NumberRange(min=0)])
+
+
+class TableForm(FlaskForm):
+    """Add or edit one table."""
+
+    number = IntegerField("Table number", description="Leave empty for the next number.",
+                          validators=[Optional(), NumberRange(min=1)])
+    label = StringField("Name on the floor (optional)", description='Shown instead of "Table 7".',
+                        validators=[Optional(), Length(max=60)])
+    question = TextAreaField("Question or theme", validators=[Optional(), Length(max=1000)])
+    host_id = SelectField("Host", coerce=_opt_int,
+                          description="The host stays at this table in every round.")
+    step_free = BooleanField("Step-free access")
+    capacity = IntegerField("Seats (host included)", default=8,
+                            validators=[DataRequired(), NumberRange(min=1, max=cs.MAX_CAPACITY)])
+
+
+class MoveForm(FlaskForm):
+    """Seat one person at another table in one round."""
+
+    delegate_id = SelectField("Person", coerce=_opt_int, validators=[DataRequired()])
+    round_number = SelectField("Round", coerce=_opt_int, validators=[DataRequired()])
+    table_id = SelectField("Move to table", coerce=_opt_int, validators=[DataRequired()])
+
+
+class AbsenceForm(FlaskForm):
+    """Mark someone who left or arrived late."""
+
+    delegate_id = SelectField("Person", coerce=_opt_int, validators=[DataRequired()])
+    reason = SelectField("What happened", choices=[
+        SelectChoice("left", "Left before this round (gone for the rest)"),
+        SelectChoice("late", "Arrives at this round (missed the earlier ones)"),
+        SelectChoice("absent", "Misses this round only"),
+    ])
+    round_number = SelectField("Round", coerce=_opt_int, validators=[DataRequired()])
+
+
+class ReplanForm(FlaskForm):
+    """Re-plan the remaining rounds."""
+
+    from_round = SelectField("Re-plan from round", coerce=_opt_int, validators=[DataRequired()])
+
+
+def _delegate_choices(conference: Conference, blank: str | None = None) -> list:
+    choices = [SelectChoice("", blank)] if blank is not None else []
+    for d in cs.active_delegates(conference):
+        label = f"{d.name} — {d.organisation}" if d.organisation else d.name
+        if d.needs_step_free:
+            label += " (needs step-free)"
+        choices.append(SelectChoice(d.id, label))
+    return choices
+
+
+def _round_choices(rounds) -> list:
+    return [SelectChoice(r.number, f"Round {r.number}") for r in rounds]
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def _session(conference: Conference, session_id: int):
+    try:
+        return cs.get_cafe_session(conference, session_id)
+    except ConvenorError:
+        abort(404)
+
+
+@bp.route("/")
+@manager_required
+def index(conference: Conference):
+    """List the conference's World Cafe sessions."""
+    items = []
+    for s in cs.cafe_sessions(conference):
+        items.append({"session": s, "rounds": len(cs.get_rounds(s)), "tables": len(cs.get_tables(s)),
+                      "latest": cs.latest_plan(s), "published": cs.published_plan(s)})
+    return render_template("carousels/cafe_index.html", conference=conference, items=items)
+
+
+def _setup_page(conference, session, status=200, **forms):
+    table_form = forms.get("table_form") or TableForm(formdata=None)
+    table_form.host_id.choices = _delegate_choices(conference, "No host")
+    hosts = {t.host_id for t in cs.get_tables(session) if t.host_id}
+    return render_template(
+        "carousels/cafe_setup.html", conference=conference, session=session,
+        rounds=cs.get_rounds(session), tables=cs.get_tables(session),
+        rounds_form=forms.get("rounds_form") or RoundsForm(formdata=None),
+        tables_form=forms.get("tables_form") or TablesForm(formdata=None),
+        table_form=table_form, confirm=ConfirmForm(), host_count=len(hosts),
+        delegate_count=len(cs.active_delegates(conference)),
+    ), status
+
+
+@bp.route("/<int:session_id>/setup")
+@manager_required
+def setup(conference: Conference, session_id: int):
+    """Show the rounds and tables with forms to change them."""
+    return _setup_page(conference, _session(conference, session_id))
+
+
+@bp.route("/<int:session_id>/setup/rounds", methods=["POST"])
+@manager_required
+def set_rounds(conference: Conference, session_id: int):
+    """Lay out the rounds."""
+    session = _session(conference, session_id)
+    form = RoundsForm()
+    if form.validate_on_submit():
+        try:
+            made = cs.set_rounds(session, {"count": form.count.data, "minutes": form.minutes.data,
+                                           "gap": form.gap.data or 0,
+                                           "starts_at": form.starts_at.data})
+        except ConvenorError as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"Set {len(made)} rounds.", "success")
+            return redirect(url_for(".setup", slug=conference.slug, session_id=session.id))
+    return _setup_page(conference, session, 422, rounds_form=form)
+
+
+@bp.route("/<int:session_id>/setup/tables", methods=["POST"])
+@manager_required
+def add_tables(conference: Conference, session_id: int):
+    """Add several tables."""
+    session = _session(conference, session_id)
+    form = TablesForm()
+    if form.validate_on_submit():
+        try:
+            made = cs.add_tables(session, {"count": form.count.data,
+                                           "capacity": form.capacity.data,
+                                           "step_free": form.step_free.data or 0})
+        except ConvenorError as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"Added {len(made)} tables.", "success")
+            return redirect(url_for(".setup", slug=conference.slug, session_id=session.id))
+    return _setup_page(conference, session, 422, tables_form=form)
+
+
+def _table_data(form: TableForm) -> dict:
+    return {"number": form.number.data, "label": form.label.data or "",
+            "question": form.question.data or "", "host_id": form.host_id.data,
+            "step_free": form.step_free.data, "capacity": form.capacity.data}
+
+
+@bp.route("/<int:session_id>/setup/table", methods=["POST"])
+@manager_required
+def add_table(conference: Conference, session_id: int):
+    """Add one table."""
+    session = _session(conference, session_id)
+    form = TableForm()
+    form.host_id.choices = _delegate_choices(conference, "No host")
+    if form.validate_on_submit():
+        try:
+            table = cs.add_table(session, _table_data(form))
+        except ConvenorError as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"Added {table.name}.", "success")
+            return redirect(url_for(".setup", slug=conference.slug, session_id=session.id))
+    return _setup_page(conference, session, 422, table_form=form)
+
+
+@bp.route("/<int:session_id>/tables/<int:table_id>", methods=["GET", "POST"])
+@manager_required
+def edit_table(conference: Conference, session_id: int, table_id: int):
+    """Edit one table: question, host, access, seats."""
+    session = _session(conference, session_id)
+    try:
+        table = cs.get_table(session, table_id)
+    except ConvenorError:
+        abort(404)
+    form = TableForm(obj=table)
+    form.host_id.choices = _delegate_choices(conference, "No host")
+    if form.validate_on_submit():
+        try:
+            cs.update_table(table, _table_data(form))
+        except ConvenorError as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"Saved {table.name}.", "success")
+            return redirect(url_for(".setup", slug=conference.slug, session_id=session.id))
+    return render_template("carousels/cafe_table.html", conference=conference, session=session,
+                           table=table, form=form, confirm=ConfirmForm()), (
+        422 if form.errors else 200)
+
+
+@bp.route("/<int:session_id>/tables/<int:table_id>/delete", methods=["POST"])
+@manager_required
+def delete_table(conference: Conference, session_id: int, table_id: int):
+    """Remove a table."""
+    session = _session(conference, session_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        table = cs.get_table(session, table_id)
+    except ConvenorError:
+        abort(404)
+    name = table.name
+    cs.delete_table(table)
+    flash(f"Removed {name}.", "success")
+    return redirect(url_for(".setup", slug=conference.slug, session_id=session.id))
+
+
+def _plan_forms(conference, session, plan, rounds, tables):
+    move = MoveForm(prefix="move")
+    seated = sorted({s.delegate for s in plan.seats}, key=lambda d: d.name) if plan else []
+    move.delegate_id.choices = [SelectChoice(d.id, f"{d.name} — {d.organisation}"
+                                             if d.organisation else d.name) for d in seated]
+    move.round_number.choices = _round_choices([r for r in rounds if r.started_at is None])
+    move.table_id.choices = [SelectChoice(t.id, f"{t.name}{' (step-free)' if t.step_free else ''}")
+                             for t in tables]
+    absence = AbsenceForm(prefix="absence")
+    absence.delegate_id.choices = _delegate_choices(conference)
+    absence.round_number.choices = _round_choices(rounds)
+    replan = ReplanForm(prefix="replan")
+    replan.from_round.choices = _round_choices(rounds)
+    if request.method == "GET":
+        replan.from_round.data = cs.first_open_round(session)
+    return {"move_form": move, "absence_form": absence, "replan_form": replan}
+
+
+def _plan_page(conference, session, status=200, version=None, **forms):
+    rounds = cs.get_rounds(session)
+    tables = cs.get_tables(session)
+    published = cs.published_plan(session)
+    plan = None
+    if version is not None:
+        try:
+            plan = cs.get_plan(session, version)
+        except ConvenorError:
+            abort(404)
+    plan = plan or cs.latest_plan(session)
+    defaults = _plan_forms(conference, session, plan, rounds, tables)
+    defaults.update(forms)
+    return render_template(
+        "carousels/cafe_plan.html", conference=conference, session=session, rounds=rounds,
+        tables=tables, plan=plan, published=published, plans=cs.get_plans(session),
+        floor=cs.floor_plan(session, plan) if plan else [],
+        problems=cs.plan_problems(session, plan) if plan else [],
+        absences=cs.get_absences(session), confirm=ConfirmForm(),
+        seats=sum(t.capacity for t in tables), delegate_count=len(cs.active_delegates(conference)),
+        time_limit=current_app.config.get("CAFE_TIME_LIMIT_S", cs.DEFAULT_TIME_LIMIT_S),
+        **defaults,
+    ), status
+
+
+@bp.route("/<int:session_id>/")
+@manager_required
+def plan(conference: Conference, session_id: int):
+    """Show the table plan as a floor plan per round, with its counts and actions."""
+    session = _session(conference, session_id)
+    version = request.args.get("version", type=int)
+    return _plan_page(conference, session, version=version)
+
+
+def _back(conference, session, anchor=""):
+    return redirect(url_for(".plan", slug=conference.slug, session_id=session.id) + anchor)
+
+
+@bp.route("/<int:session_id>/allocate", methods=["POST"])
+@manager_required
+def allocate(conference: Conference, session_id: int):
+    """Run the allocation engine (or re-plan the remaining rounds)."""
+    session = _session(conference, session_id)
+    replan = ReplanForm(prefix="replan")
+    from_round = None
+    if request.form.get("replan-from_round"):
+        replan.from_round.choices = _round_choices(cs.get_rounds(session))
+        if not replan.validate_on_submit():
+            return _plan_page(conference, session, 422, replan_form=replan)
+        from_round = replan.from_round.data
+    elif not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        plan = cs.allocate(session, from_round=from_round)
+    except ConvenorError as exc:
+        db_rollback()
+        flash(exc.message, "error")
+        return _plan_page(conference, session, 422)
+    stats = plan.stats
+    flash(f"{plan.note}: version {plan.version} (draft) with {stats.get('repeat_pairs', 0)} "
+          f"repeated meetings and {stats.get('same_org_pairs', 0)} same-organisation pairs, in "
+          f"{stats.get('seconds', 0)} s. Check it, then publish.", "success")
+    return _back(conference, session)
+
+
+def db_rollback() -> None:
+    """Drop a failed transaction before rendering."""
+    from events.extensions import db
+
+    db.session.rollback()
+
+
+@bp.route("/<int:session_id>/move", methods=["POST"])
+@manager_required
+def move(conference: Conference, session_id: int):
+    """Move a person to another table in one round (rules enforced)."""
+    session = _session(conference, session_id)
+    plan = cs.latest_plan(session)
+    form = _plan_forms(conference, session, plan, cs.get_rounds(session),
+                       cs.get_tables(session))["move_form"]
+    if form.validate_on_submit():
+        try:
+            cs.move_delegate(session, form.delegate_id.data, form.round_number.data,
+                             form.table_id.data)
+        except ConvenorError as exc:
+            apply_errors(form, exc)
+        else:
+            flash("Moved. The counts below are updated; publish when ready.", "success")
+            return _back(conference, session, "#move")
+    return _plan_page(conference, session, 422, move_form=form)
+
+
+@bp.route("/<int:session_id>/publish", methods=["POST"])
+@manager_required
+def publish(conference: Conference, session_id: int):
+    """Publish the newest plan (or ``version``) for delegates."""
+    session = _session(conference, session_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        plan = cs.publish(session, request.form.get("version", type=int))
+    except ConvenorError as exc:
+        flash(exc.message, "error")
+        return _plan_page(conference, session, 422)
+    flash(f"Published version {plan.version}: delegates now see their tables.", "success")
+    return _back(conference, session)
+
+
+@bp.route("/<int:session_id>/absences", methods=["POST"])
+@manager_required
+def mark_absence(conference: Conference, session_id: int):
+    """Mark someone who left or arrived late."""
+    session = _session(conference, session_id)
+    form = _plan_forms(conference, session, cs.latest_plan(session), cs.get_rounds(session),
+                       cs.get_tables(session))["absence_form"]
+    if form.validate_on_submit():
+        try:
+            cs.mark_absence(session, {"delegate_id": form.delegate_id.data,
+                                      "reason": form.reason.data,
+                                      "round_number": form.round_number.data})
+        except ConvenorError as exc:
+            apply_errors(form, exc)
+        else:
+            flash("Noted. Re-plan the remaining rounds to take it into account.", "success")
+            return _back(conference, session, "#replan")
+    return _plan_page(conference, session, 422, absence_form=form)
+
+
+@bp.route("/<int:session_id>/absences/<int:delegate_id>/clear", methods=["POST"])
+@manager_required
+def clear_absence(conference: Conference, session_id: int, delegate_id: int):
+    """Forget someone's absences."""
+    session = _session(conference, session_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    cs.clear_absences(session, delegate_id)
+    flash("Absence cleared.", "success")
+    return _back(conference, session, "#replan")
+
+
+@bp.route("/<int:session_id>/rounds/<int:number>/start", methods=["POST"])
+@manager_required
+def start_round(conference: Conference, session_id: int, number: int):
+    """Start a round: delegates' pages and screens show where to go."""
+    session = _session(conference, session_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        result = cs.start_round(session, number)
+    except ConvenorError as exc:
+        db_rollback()
+        flash(exc.message, "error")
+    else:
+        flash(f"Round {number} started: {result['delegates']} delegates were told their table.",
+              "success")
+    back = request.form.get("next", "")
+    if back.startswith(f"/organiser/{conference.slug}/") and "//" not in back:
+        return redirect(back)
+    return _back(conference, session)
+
+
+@bp.route("/<int:session_id>/print/tables")
+@manager_required
+def print_tables(conference: Conference, session_id: int):
+    """Print a sheet per table per round: host, question, names."""
+    session = _session(conference, session_id)
+    plan = _print_plan(session)
+    return render_template("carousels/cafe_print_tables.html", conference=conference,
+                           session=session, plan=plan, floor=cs.floor_plan(session, plan))
+
+
+@bp.route("/<int:session_id>/print/cards")
+@manager_required
+def print_cards(conference: Conference, session_id: int):
+    """Print a card per delegate with their table for each round."""
+    session = _session(conference, session_id)
+    plan = _print_plan(session)
+    details = cs.seat_details(session, plan)
+    people = sorted(((d, details[d.id]) for d in {s.delegate for s in plan.seats}),
+                    key=lambda item: item[0].name)
+    return render_template("carousels/cafe_print_cards.html", conference=conference,
+                           session=session, plan=plan, people=people)
+
+
+def _print_plan(session):
+    version = request.args.get("version", type=int)
+    try:
+        plan = cs.get_plan(session, version) if version else cs.published_plan(session)
+    except ConvenorError:
+        abort(404)
+    plan = plan or cs.latest_plan(session)
+    if plan is None:
+        abort(404)
+    return plan
+
+
+# --------------------------------------------------------------------------- delegate page
+
+
+def delegate_context(delegate) -> dict:
+    """Add the delegate's World Cafe tables to their page."""
+    return {"cafe_tables": cs.delegate_tables(delegate)}
+
+
+# --------------------------------------------------------------------------- wiring
+
+
+def register(app: Flask) -> None:
+    """Attach the World Cafe pages and API."""
+    from carousels.cafe import api as cafe_api
+    from carousels.cafe import hooks as cafe_hooks
+
+    app.config.setdefault("CAFE_TIME_LIMIT_S",
+                          float(os.environ.get("CAFE_TIME_LIMIT_S", cs.DEFAULT_TIME_LIMIT_S)))
+    app.register_blueprint(bp)
+    app.register_blueprint(cafe_api.bp)
+    csrf.exempt(cafe_api.bp)
+    cafe_hooks.install()
+    hooks.add(hooks.ORGANISER_NAV, ("cafe.index", "World Cafe"))
+    hooks.add(hooks.DELEGATE_PANELS, "carousels/cafe_delegate_panel.html")
+    hooks.add(hooks.DELEGATE_CONTEXT, delegate_context)
+    app.add_template_global(cafe_hooks.live_rounds, "cafe_live_rounds")
+    app.add_template_global(cs.org_colour, "cafe_org_colour")
+

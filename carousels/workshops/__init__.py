@@ -1,0 +1,18 @@
+"""Carousels: slots of parallel workshops, ranked preferences and the optimal assignment."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+def install(app: Flask) -> None:
+    """Register the carousel pages, the ranking page, API and providers."""
+    from . import (
+        models,  # noqa: F401  (the tables, for create_all and migrations)
+        views,
+    )
+
+    views.register(app)

@@ -1,0 +1,538 @@
+"""Carousel web pages: organisers define slots and workshops, run, move, publish; delegates rank.
+
+Thin over ``carousels.workshop_services``. ``register(app)`` attaches the blueprints;
+importing this module adds the organiser nav entry, the delegate-page panel and (through
+``workshop_hooks``) the calendar, CSV, schedule-export and demo providers.
+
+The assignment runs inside the POST request: the engine proves the optimum for a
+300-delegate carousel in well under a second, bounded by CAROUSEL_TIME_LIMIT_S (10 s).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from carousels.workshops import services as ws
+from carousels.workshops.models import CarouselPlan  # noqa: F401  (registers the models with the app)
+from events import hooks
+from events.adapters import ConfirmForm, apply_errors, manager_required
+from events.conference import services
+from events.conference.models import Conference, Room, Speaker
+from events.errors import ConvenorError
+from events.exchange.allocations import _safe as _cell
+from events.extensions import csrf, db
+
+bp = Blueprint("carousel", __name__, url_prefix="/organiser/<slug>/carousels")
+me_bp = Blueprint("carousel_me", __name__)
+
+
+def _opt_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several checkboxes, one per choice."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+# --------------------------------------------------------------------------- forms
+
+
+class SlotsForm(FlaskForm):
+    """Lay out the rotation slots evenly."""
+
+    count = IntegerField("Number of slots", default=3,
+                         validators=[DataRequired(), NumberRange(min=1, max=ws.MAX_SLOTS)])
+    minutes = IntegerField("Minutes per slot", default=25,
+                           validators=[DataRequired(), NumberRange(min=1, max=240)])
+    gap = IntegerField("Minutes between slots", default=5, description="Time to change rooms.",
+                       validators=[Optional(), NumberRange(min=0, max=60)])
+    starts_at = DateTimeLocalField("First slot starts", format="%Y-%m-%dT%H:%M",
+                                   description="Leave empty to start with the session.",
+                                   validators=[Optional()])
+
+
+class WorkshopForm(FlaskForm):
+    """Add or edit one workshop."""
+
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    led_by = SelectField("Led by", choices=[SelectChoice("expert", "Expert-led"),
+                                            SelectChoice("peer", "Peer-led")])
+    leader_ids = MultiCheckboxField("Leaders", coerce=int, description="Speakers who lead it.")
+    room_id = SelectField("Room", coerce=_opt_int)
+    capacity = IntegerField("Seats per run", description="Leave empty for the room's seats.",
+                            validators=[Optional(), NumberRange(min=1, max=ws.MAX_CAPACITY)])
+    slot_numbers = MultiCheckboxField("Runs in", coerce=int)
+
+
+class WindowForm(FlaskForm):
+    """Open or close ranking, with a deadline."""
+
+    open = BooleanField("Delegates can rank workshops")
+    deadline = DateTimeLocalField("Deadline", format="%Y-%m-%dT%H:%M", validators=[Optional()],
+                                  description="After this, rankings can no longer change.")
+
+
+class MoveForm(FlaskForm):
+    """Put one delegate in another workshop in one slot."""
+
+    delegate_id = SelectField("Delegate", coerce=_opt_int, validators=[DataRequired()])
+    slot_number = SelectField("Slot", coerce=_opt_int, validators=[DataRequired()])
+    workshop_id = SelectField("Move to workshop", coerce=_opt_int, validators=[DataRequired()])
+
+
+def _workshop_form(conference, session, form=None, obj=None) -> WorkshopForm:
+    form = form or WorkshopForm(formdata=None, obj=obj)
+    form.room_id.choices = [SelectChoice("", "No room yet")] + [
+        SelectChoice(r.id, f"{r.name} ({r.capacity} seats"
+                     f"{', step-free' if r.step_free else ''}"
+                     f"{', hearing loop' if r.hearing_loop else ''})")
+        for r in db.session.scalars(db.select(Room).where(Room.conference_id == conference.id)
+                                    .order_by(Room.name))]
+    form.leader_ids.choices = [SelectChoice(s.id, s.display_name) for s in db.session.scalars(
+        db.select(Speaker).where(Speaker.conference_id == conference.id).order_by(Speaker.name))]
+    form.slot_numbers.choices = [
+        SelectChoice(s.number, f"{s.name} ({conference.local(s.starts_at):%H:%M})")
+        for s in ws.get_slots(session)]
+    if obj is not None and request.method == "GET":
+        form.leader_ids.data = [s.id for s in obj.leaders]
+        form.slot_numbers.data = [s.number for s in obj.slots]
+    elif obj is None and not form.slot_numbers.data and request.method == "GET":
+        form.slot_numbers.data = [s.number for s in ws.get_slots(session)]
+    return form
+
+
+def _workshop_data(form: WorkshopForm) -> dict:
+    return {"title": form.title.data, "description": form.description.data or "",
+            "led_by": form.led_by.data, "leader_ids": form.leader_ids.data or [],
+            "room_id": form.room_id.data, "capacity": form.capacity.data,
+            "slot_numbers": form.slot_numbers.data or []}
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def _session(conference: Conference, session_id: int):
+    try:
+        return ws.get_carousel_session(conference, session_id)
+    except ConvenorError:
+        abort(404)
+
+
+@bp.route("/")
+@manager_required
+def index(conference: Conference):
+    """List the conference's carousel sessions."""
+    items = []
+    for s in ws.carousel_sessions(conference):
+        items.append({"session": s, "slots": len(ws.get_slots(s)),
+                      "workshops": len(ws.get_workshops(s)),
+                      "ranked": len(ws.all_preferences(s)), "window": ws.preferences_state(s),
+                      "latest": ws.latest_plan(s), "published": ws.published_plan(s)})
+    return render_template("carousels/workshop_index.html", conference=conference, items=items)
+
+
+def _setup_page(conference, session, status=200, **forms):
+    block = ws.get_block(session)
+    window = forms.get("window_form")
+    if window is None:
+        window = WindowForm(formdata=None)
+        if block is not None:
+            window.open.data = block.preferences_open
+            window.deadline.data = (conference.local(block.deadline).replace(tzinfo=None)
+                                    if block.deadline else None)
+    slots = ws.get_slots(session)
+    workshops = ws.get_workshops(session)
+    seats = [sum(w.capacity for w in workshops if s in w.slots) for s in slots]
+    return render_template(
+        "carousels/workshop_setup.html", conference=conference, session=session,
+        slots=slots, workshops=workshops, seats=seats,
+        slots_form=forms.get("slots_form") or SlotsForm(formdata=None),
+        workshop_form=_workshop_form(conference, session, forms.get("workshop_form")),
+        window_form=window, state=ws.preferences_state(session), confirm=ConfirmForm(),
+        delegate_count=len(ws.active_delegates(conference)),
+        ranked=len(ws.all_preferences(session)),
+    ), status
+
+
+@bp.route("/<int:session_id>/setup")
+@manager_required
+def setup(conference: Conference, session_id: int):
+    """Show the slots, workshops and preference window with forms to change them."""
+    return _setup_page(conference, _session(conference, session_id))
+
+
+def _to_setup(conference, session, anchor=""):
+    return redirect(url_for(".setup", slug=conference.slug, session_id=session.id) + anchor)
+
+
+@bp.route("/<int:session_id>/setup/slots", methods=["POST"])
+@manager_required
+def set_slots(conference: Conference, session_id: int):
+    """Lay out the rotation slots."""
+    session = _session(conference, session_id)
+    form = SlotsForm()
+    if form.validate_on_submit():
+        try:
+            made = ws.set_slots(session, {"count": form.count.data, "minutes": form.minutes.data,
+                                          "gap": form.gap.data or 0,
+                                          "starts_at": form.starts_at.data})
+        except ConvenorError as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"Set {len(made)} slots; every workshop runs in each of them.", "success")
+            return _to_setup(conference, session, "#slots")
+    return _setup_page(conference, session, 422, slots_form=form)
+
+
+@bp.route("/<int:session_id>/setup/window", methods=["POST"])
+@manager_required
+def set_window(conference: Conference, session_id: int):
+    """Open or close ranking with a deadline."""
+    session = _session(conference, session_id)
+    form = WindowForm()
+    if form.validate_on_submit():
+        try:
+            ws.set_preferences_window(session, {"open": form.open.data,
+                                                "deadline": form.deadline.data})
+        except ConvenorError as exc:
+            apply_errors(form, exc)
+        else:
+            flash("Delegates can now rank the workshops." if form.open.data
+                  else "Ranking is closed.", "success")
+            return _to_setup(conference, session, "#window")
+    return _setup_page(conference, session, 422, window_form=form)
+
+
+@bp.route("/<int:session_id>/setup/workshop", methods=["POST"])
+@manager_required
+def add_workshop(conference: Conference, session_id: int):
+    """Add one workshop."""
+    session = _session(conference, session_id)
+    form = _workshop_form(conference, session, WorkshopForm())
+    if form.validate_on_submit():
+        try:
+            workshop = ws.add_workshop(session, _workshop_data(form))
+        except ConvenorError as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"Added “{workshop.title}”.", "success")
+            return _to_setup(conference, session, "#workshops")
+    return _setup_page(conference, session, 422, workshop_form=form)
+
+
+@bp.route("/<int:session_id>/workshops/<int:workshop_id>", methods=["GET", "POST"])
+@manager_required
+def edit_workshop(conference: Conference, session_id: int, workshop_id: int):
+    """Edit one workshop."""
+    session = _session(conference, session_id)
+    try:
+        workshop = ws.get_workshop(session, workshop_id)
+    except ConvenorError:
+        abort(404)
+    form = _workshop_form(conference, session,
+                          WorkshopForm(obj=workshop) if request.method == "POST" else None,
+                          obj=workshop)
+    if form.validate_on_submit():
+        try:
+            ws.update_workshop(workshop, _workshop_data(form))
+        except ConvenorError as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"Saved “{workshop.title}”.", "success")
+            return _to_setup(conference, session, "#workshops")
+    return render_template("carousels/workshop_edit.html", conference=conference,
+                           session=session, workshop=workshop, form=form,
+                           confirm=ConfirmForm()), (422 if form.errors else 200)
+
+
+@bp.route("/<int:session_id>/workshops/<int:workshop_id>/delete", methods=["POST"])
+@manager_required
+def delete_workshop(conference: Conference, session_id: int, workshop_id: int):
+    """Remove a workshop."""
+    session = _session(conference, session_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        workshop = ws.get_workshop(session, workshop_id)
+    except ConvenorError:
+        abort(404)
+    title = workshop.title
+    ws.delete_workshop(workshop)
+    flash(f"Removed “{title}”.", "success")
+    return _to_setup(conference, session, "#workshops")
+
+
+def _move_form(session, plan, slots, workshops, form=None) -> MoveForm:
+    form = form or MoveForm(prefix="move")
+    seated = sorted({s.delegate for s in plan.seats}, key=lambda d: (d.name, d.id)) if plan else []
+    form.delegate_id.choices = [SelectChoice(d.id, f"{d.name} — {d.organisation}"
+                                             if d.organisation else d.name) for d in seated]
+    form.slot_number.choices = [SelectChoice(s.number, s.name) for s in slots
+                                if s.started_at is None]
+    form.workshop_id.choices = [SelectChoice(w.id, f"{w.title}"
+                                             f"{' — ' + w.room.name if w.room else ''}")
+                                for w in workshops]
+    return form
+
+
+def _plan_page(conference, session, status=200, version=None, move_form=None):
+    slots = ws.get_slots(session)
+    workshops = ws.get_workshops(session)
+    plan = None
+    if version is not None:
+        try:
+            plan = ws.get_plan(session, version)
+        except ConvenorError:
+            abort(404)
+    plan = plan or ws.latest_plan(session)
+    return render_template(
+        "carousels/workshop_plan.html", conference=conference, session=session, slots=slots,
+        workshops=workshops, plan=plan, published=ws.published_plan(session),
+        plans=ws.get_plans(session), chart=ws.rank_chart(plan) if plan else [],
+        fill=ws.fill(session, plan) if plan else [],
+        problems=ws.plan_problems(session, plan) if plan else [],
+        move_form=_move_form(session, plan, slots, workshops, move_form),
+        confirm=ConfirmForm(), state=ws.preferences_state(session),
+        ranked=len(ws.all_preferences(session)),
+        delegate_count=len(ws.active_delegates(conference)),
+    ), status
+
+
+@bp.route("/<int:session_id>/")
+@manager_required
+def plan(conference: Conference, session_id: int):
+    """Show the assignment: ranks received, fill per workshop and slot, moves, publishing."""
+    session = _session(conference, session_id)
+    return _plan_page(conference, session, version=request.args.get("version", type=int))
+
+
+def _back(conference, session, anchor=""):
+    return redirect(url_for(".plan", slug=conference.slug, session_id=session.id) + anchor)
+
+
+@bp.route("/<int:session_id>/run", methods=["POST"])
+@manager_required
+def run(conference: Conference, session_id: int):
+    """Run the assignment engine on everyone's current preferences."""
+    session = _session(conference, session_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        plan = ws.run_assignment(session)
+    except ConvenorError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _plan_page(conference, session, 422)
+    stats = plan.stats
+    proof = "proven optimal" if stats.get("optimal") else "not proven optimal"
+    flash(f"Version {plan.version} (draft): {stats.get('first_choice_pct', 0)}% got their first "
+          f"choice; {proof}, in {stats.get('seconds', 0)} s. Check it, then publish.", "success")
+    return _back(conference, session)
+
+
+@bp.route("/<int:session_id>/move", methods=["POST"])
+@manager_required
+def move(conference: Conference, session_id: int):
+    """Move a delegate to another workshop in one slot (rules enforced)."""
+    session = _session(conference, session_id)
+    form = _move_form(session, ws.latest_plan(session), ws.get_slots(session),
+                      ws.get_workshops(session))
+    if form.validate_on_submit():
+        try:
+            ws.move_delegate(session, form.delegate_id.data, form.slot_number.data,
+                             form.workshop_id.data)
+        except ConvenorError as exc:
+            apply_errors(form, exc)
+        else:
+            flash("Moved. The counts below are updated; publish when ready.", "success")
+            return _back(conference, session, "#move")
+    return _plan_page(conference, session, 422, move_form=form)
+
+
+@bp.route("/<int:session_id>/publish", methods=["POST"])
+@manager_required
+def publish(conference: Conference, session_id: int):
+    """Publish the newest plan (or ``version``) for delegates."""
+    session = _session(conference, session_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        plan = ws.publish(session, request.form.get("version", type=int))
+    except ConvenorError as exc:
+        flash(exc.message, "error")
+        return _plan_page(conference, session, 422)
+    flash(f"Published version {plan.version}: delegates now see their workshops.", "success")
+    return _back(conference, session)
+
+
+@bp.route("/<int:session_id>/slots/<int:number>/start", methods=["POST"])
+@manager_required
+def start_slot(conference: Conference, session_id: int, number: int):
+    """Start a slot: delegates' pages and screens show where to go."""
+    session = _session(conference, session_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        result = ws.start_slot(session, number)
+    except ConvenorError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(f"Slot {number} started: {result['delegates']} delegates were told their "
+              "workshop.", "success")
+    back = request.form.get("next", "")
+    if back.startswith(f"/organiser/{conference.slug}/") and "//" not in back:
+        return redirect(back)
+    return _back(conference, session)
+
+
+def _list_plan(session):
+    version = request.args.get("version", type=int)
+    try:
+        plan = ws.get_plan(session, version) if version else ws.published_plan(session)
+    except ConvenorError:
+        abort(404)
+    plan = plan or ws.latest_plan(session)
+    if plan is None:
+        abort(404)
+    return plan
+
+
+@bp.route("/<int:session_id>/attendees")
+@manager_required
+def attendees(conference: Conference, session_id: int):
+    """Print the leaders' attendee lists: one sheet per workshop per slot."""
+    session = _session(conference, session_id)
+    plan = _list_plan(session)
+    workshop_id = request.args.get("workshop", type=int)
+    workshops = [w for w in ws.get_workshops(session) if workshop_id in (None, w.id)]
+    return render_template("carousels/workshop_attendees.html", conference=conference,
+                           session=session, plan=plan, workshops=workshops,
+                           lists=ws.attendees(session, plan))
+
+
+@bp.route("/<int:session_id>/attendees.csv")
+@manager_required
+def attendees_csv(conference: Conference, session_id: int):
+    """Download every workshop's attendees per slot as CSV."""
+    session = _session(conference, session_id)
+    plan = _list_plan(session)
+    lists = ws.attendees(session, plan)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["workshop", "leaders", "room", "slot", "starts", "ends", "delegate",
+                     "organisation", "email", "access needs"])
+    for w in ws.get_workshops(session):
+        for slot in w.slots:
+            for d in lists.get((w.id, slot.id), []):
+                row = (w.title, w.leaders_line, w.room.name if w.room else "", slot.name,
+                       conference.local(slot.starts_at).isoformat(),
+                       conference.local(slot.ends_at).isoformat(), d.name, d.organisation,
+                       d.email, ", ".join(d.access_needs))
+                writer.writerow([_cell(v) for v in row])
+    name = f"{conference.slug}-carousel-{session.id}-v{plan.version}-attendees.csv"
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# --------------------------------------------------------------------------- delegate page
+
+
+def delegate_context(delegate) -> dict:
+    """Add the delegate's carousels (workshops, ranking, seats) to their page."""
+    return {"carousels": ws.delegate_carousels(delegate)}
+
+
+def ranking_from_form(form, workshop_ids: list[int]) -> list[int]:
+    """Return workshop ids ordered by the "rank-<id>" selects; raise ``duplicate_rank``."""
+    by_rank: dict[int, int] = {}
+    for wid in workshop_ids:
+        raw = form.get(f"rank-{wid}", "")
+        if not raw:
+            continue
+        try:
+            rank = int(raw)
+        except ValueError:
+            raise ConvenorError("invalid", "choose a rank from the list") from None
+        if rank in by_rank:
+            raise ConvenorError("duplicate_rank", f"two workshops have rank {rank}; give each "
+                                "workshop its own rank",
+                                [{"field": f"rank-{wid}", "message": f"rank {rank} is used twice"}])
+        by_rank[rank] = wid
+    return [by_rank[r] for r in sorted(by_rank)]
+
+
+@me_bp.route("/me/<token>/carousels/<int:session_id>/preferences", methods=["POST"])
+def rank(token: str, session_id: int):
+    """Save a delegate's ranking from their page."""
+    try:
+        delegate = services.delegate_by_token(token)
+        session = ws.get_carousel_session(delegate.conference, session_id)
+    except ConvenorError:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    workshops = ws.get_workshops(session)
+    try:
+        ranking = ranking_from_form(request.form, [w.id for w in workshops])
+        ws.set_preferences(session, delegate, ranking)
+    except ConvenorError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash("Your ranking is saved. You can change it until the deadline." if ranking
+              else "Your ranking is cleared.", "success")
+    return redirect(url_for("views.delegate_page", token=token) + f"#carousel-{session.id}")
+
+
+# --------------------------------------------------------------------------- wiring
+
+
+def register(app: Flask) -> None:
+    """Attach the carousel pages, the delegate ranking route and the API."""
+    from carousels.workshops import api as workshop_api
+    from carousels.workshops import hooks as workshop_hooks
+
+    app.config.setdefault("CAROUSEL_TIME_LIMIT_S", float(
+        os.environ.get("CAROUSEL_TIME_LIMIT_S", ws.DEFAULT_TIME_LIMIT_S)))
+    app.register_blueprint(bp)
+    app.register_blueprint(me_bp)
+    app.register_blueprint(workshop_api.bp)
+    csrf.exempt(workshop_api.bp)
+    workshop_hooks.install()
+    hooks.add(hooks.ORGANISER_NAV, ("carousel.index", "Carousels"))
+    hooks.add(hooks.DELEGATE_PANELS, "carousels/workshop_delegate_panel.html")
+    hooks.add(hooks.DELEGATE_CONTEXT, delegate_context)
+    app.add_template_global(workshop_hooks.live_slots, "carousel_live_slots")
+

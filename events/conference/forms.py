@@ -1,0 +1,117 @@
+"""Flask-WTF forms for the organiser UI (CSRF on every one)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+
+from events.adapters import ConfirmForm  # noqa: F401  (organiser pages import it from here)
+from events.conference.models import SESSION_KINDS
+
+KIND_LABELS = {
+    "keynote": "Keynote",
+    "plenary": "Plenary",
+    "carousel": "Carousel",
+    "world_cafe": "World Cafe",
+    "break": "Break",
+    "other": "Other",
+}
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email()])
+    password = PasswordField("Password", validators=[DataRequired()])
+    remember = BooleanField("Keep me signed in on this device")
+
+
+class ConferenceForm(FlaskForm):
+    slug = StringField(
+        "Short name for links",
+        description="Lower-case letters, digits and hyphens, e.g. trust-leaders-2027.",
+        validators=[DataRequired(), Length(max=64)],
+    )
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    tagline = StringField("Tagline", validators=[Optional(), Length(max=300)])
+    starts_on = DateField("First day", validators=[DataRequired()])
+    ends_on = DateField("Last day", validators=[DataRequired()])
+    timezone = StringField(
+        "Time zone",
+        default="Europe/London",
+        description="An IANA time zone such as Europe/London.",
+        validators=[DataRequired()],
+    )
+    venue = StringField("Venue", validators=[Optional(), Length(max=300)])
+    published = BooleanField("Published (programme visible to everyone)")
+
+
+class RoomForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    capacity = IntegerField("Seats", validators=[DataRequired(), NumberRange(min=1)])
+    step_free = BooleanField("Step-free access")
+    hearing_loop = BooleanField("Hearing loop")
+
+
+class SpeakerForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    honours = StringField(
+        "Honours", description="Post-nominals such as CBE, MBE or PhD.", validators=[Optional()]
+    )
+    organisation = StringField("Organisation", validators=[Optional(), Length(max=200)])
+    bio = TextAreaField("Biography", validators=[Optional(), Length(max=5000)])
+
+
+class SessionForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
+    kind = SelectField("Kind", choices=[SelectChoice(k, KIND_LABELS[k]) for k in SESSION_KINDS])
+    starts_at = DateTimeLocalField(
+        "Starts", format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+    ends_at = DateTimeLocalField("Ends", format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    room_id = SelectField("Room", coerce=lambda v: int(v) if v not in (None, "", "None") else None)
+    capacity = IntegerField(
+        "Seats offered",
+        description="Leave empty to offer the whole room.",
+        validators=[Optional(), NumberRange(min=1)],
+    )
+    speaker_ids = SelectMultipleField("Speakers", coerce=int, validators=[Optional()])
+    description = TextAreaField("Description", validators=[Optional()])
+
+
+class DelegateForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("Email", validators=[DataRequired(), Email()])
+    organisation = StringField("Organisation (trust)", validators=[Optional(), Length(max=200)])
+    role = StringField("Role", validators=[Optional(), Length(max=200)])
+    region = StringField("Region", validators=[Optional(), Length(max=120)])
+    pronouns = StringField("Pronouns", description="Printed on the badge, e.g. she/her.",
+                           validators=[Optional(), Length(max=40)])
+    needs_step_free = BooleanField("Needs step-free access")
+    needs_hearing_loop = BooleanField("Needs a hearing loop")
+    access_other = StringField("Other access needs", validators=[Optional(), Length(max=500)])
+    dietary = StringField("Dietary needs", validators=[Optional(), Length(max=300)])
+    slack_user_id = StringField(
+        "Slack user ID", description="Like U01ABCDEF.", validators=[Optional(), Length(max=32)]
+    )
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        "Delegate CSV",
+        description="Columns name, email, organisation, role; optional region, access_needs, "
+        "dietary, slack_user_id. UTF-8.",
+        validators=[FileRequired(), FileAllowed(["csv", "txt"], "Choose a .csv file")],
+    )

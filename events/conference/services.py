@@ -1,0 +1,794 @@
+"""Service layer: the verbs every adapter (web, API, CLI, Slack) calls.
+
+Services load and save through ``db.session``, own the transaction, raise ``ConvenorError``
+with a code, and send signals only after a successful commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import date, datetime
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, or_, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from events import signals
+from events.conference import programme
+from events.conference.models import (
+    ORGANISER_ROLES,
+    SESSION_STATUSES,
+    ApiToken,
+    Conference,
+    Delegate,
+    Organiser,
+    Room,
+    Session,
+    Speaker,
+    new_token,
+    utcnow,
+)
+from events.errors import ConvenorError
+from events.extensions import db
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+TOKEN_PREFIX = "cvn_"
+
+
+# --------------------------------------------------------------------------- field parsing
+
+
+class Fields:
+    """Collect field errors while reading a submitted mapping, then raise them all at once."""
+
+    def __init__(self, data: dict[str, Any], *, partial: bool = False):
+        self.data = data
+        self.partial = partial
+        self.errors: list[dict[str, str]] = []
+
+    def has(self, name: str) -> bool:
+        """Return whether the field was submitted (always true for full updates)."""
+        return name in self.data or not self.partial
+
+    def error(self, field: str, message: str) -> None:
+        """Record an error against ``field``."""
+        self.errors.append({"field": field, "message": message})
+
+    def text(self, name: str, *, required: bool = False, max_len: int = 300) -> str:
+        """Read a string field."""
+        value = self.data.get(name)
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            self.error(name, "must be text")
+            return ""
+        value = value.strip()
+        if required and not value:
+            self.error(name, "is required")
+        if len(value) > max_len:
+            self.error(name, f"must be at most {max_len} characters")
+        return value
+
+    def integer(self, name: str, *, required: bool = False, minimum: int = 0) -> int | None:
+        """Read an integer field."""
+        value = self.data.get(name)
+        if value is None or value == "":
+            if required:
+                self.error(name, "is required")
+            return None
+        if isinstance(value, bool):
+            self.error(name, "must be a whole number")
+            return None
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            self.error(name, "must be a whole number")
+            return None
+        if number < minimum:
+            self.error(name, f"must be at least {minimum}")
+        return number
+
+    def boolean(self, name: str) -> bool:
+        """Read a yes/no field (JSON booleans, or yes/no/true/false/1/0 text)."""
+        value = self.data.get(name)
+        if isinstance(value, bool):
+            return value
+        if value is None or value == "":
+            return False
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "y", "on"}:
+            return True
+        if text in {"0", "false", "no", "n", "off"}:
+            return False
+        self.error(name, "must be true or false")
+        return False
+
+    def day(self, name: str) -> date | None:
+        """Read an ISO date (YYYY-MM-DD)."""
+        value = self.data.get(name)
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        if not value:
+            self.error(name, "is required")
+            return None
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.error(name, "must be a date like 2027-03-11")
+            return None
+
+    def moment(self, name: str, conference: Conference) -> datetime | None:
+        """Read a date and time; one without an offset is in the conference's zone."""
+        value = self.data.get(name)
+        if not value:
+            self.error(name, "is required")
+            return None
+        if isinstance(value, datetime):
+            moment = value
+        else:
+            try:
+                moment = datetime.fromisoformat(str(value))
+            except ValueError:
+                self.error(name, "must be a date and time like 2027-03-11T09:30")
+                return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=conference.tz)
+        return moment
+
+    def email(self, name: str) -> str:
+        """Read and normalise an email address."""
+        value = self.text(name, required=True, max_len=254)
+        if not value:
+            return ""
+        try:
+            return validate_email(value, check_deliverability=False).normalized.lower()
+        except EmailNotValidError as exc:
+            self.error(name, f"is not a valid email address ({exc})")
+            return value
+
+    def raise_if_any(self, message: str = "some fields are not valid") -> None:
+        """Raise one ``invalid`` error naming every bad field."""
+        if self.errors:
+            summary = "; ".join(f"{e['field']} {e['message']}" for e in self.errors)
+            raise ConvenorError("invalid", f"{message}: {summary}", self.errors)
+
+
+# --------------------------------------------------------------------------- organisers
+
+
+def hash_token(raw: str) -> str:
+    """Return the stored digest of an API token."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_organiser(email: str, password: str, *, name: str = "", role: str = "organiser") -> Organiser:
+    """Create an organiser account with a hashed password.
+
+    Raises ``invalid`` for a bad email, short password or role, ``duplicate`` if the email exists.
+    """
+    fields = Fields({"email": email, "name": name})
+    email = fields.email("email")
+    if len(password or "") < 8:
+        fields.error("password", "must be at least 8 characters")
+    if role not in ORGANISER_ROLES:
+        fields.error("role", f"must be one of {', '.join(ORGANISER_ROLES)}")
+    fields.raise_if_any("cannot create the organiser")
+    if db.session.scalar(select(Organiser).where(Organiser.email == email)):
+        raise ConvenorError("duplicate", f"an organiser with email {email} already exists")
+    organiser = Organiser(
+        email=email, name=name, role=role, password_hash=generate_password_hash(password)
+    )
+    db.session.add(organiser)
+    db.session.commit()
+    return organiser
+
+
+def authenticate(email: str, password: str) -> Organiser | None:
+    """Return the organiser whose email and password match, else None."""
+    organiser = db.session.scalar(
+        select(Organiser).where(Organiser.email == (email or "").strip().lower())
+    )
+    if organiser and check_password_hash(organiser.password_hash, password or ""):
+        return organiser
+    return None
+
+
+def issue_api_token(organiser: Organiser, label: str = "") -> str:
+    """Create an API token for ``organiser`` and return it; only its hash is kept."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(
+        ApiToken(organiser=organiser, token_hash=hash_token(raw), prefix=raw[:10], label=label)
+    )
+    db.session.commit()
+    return raw
+
+
+def organiser_for_token(raw: str) -> Organiser | None:
+    """Return the organiser owning a bearer token, or None for an unknown one."""
+    if not raw or len(raw) > 200:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    if token is None:
+        return None
+    now = utcnow()
+    # Record use at most every few minutes so that busy API clients do not write on every call.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 300:
+        token.last_used_at = now
+        db.session.commit()
+    return token.organiser
+
+
+# --------------------------------------------------------------------------- conferences
+
+
+def get_conference(slug: str) -> Conference:
+    """Return the conference with ``slug``; raise ``not_found`` otherwise."""
+    conference = db.session.scalar(select(Conference).where(Conference.slug == slug))
+    if conference is None:
+        raise ConvenorError("not_found", f"no conference called {slug!r}")
+    return conference
+
+
+def require_manager(organiser: Organiser, conference: Conference) -> None:
+    """Raise ``forbidden`` unless ``organiser`` manages ``conference``."""
+    if organiser.role != "organiser" or not organiser.manages(conference):
+        raise ConvenorError("forbidden", f"you do not manage the conference {conference.slug!r}")
+
+
+def _conference_fields(data: dict, conference: Conference | None, partial: bool) -> dict:
+    fields = Fields(data, partial=partial)
+    values: dict[str, Any] = {}
+    if fields.has("slug") and conference is None:
+        slug = fields.text("slug", required=True, max_len=64).lower()
+        if slug and not SLUG_RE.match(slug):
+            fields.error("slug", "may contain only lower-case letters, digits and hyphens")
+        values["slug"] = slug
+    if fields.has("name"):
+        values["name"] = fields.text("name", required=True, max_len=200)
+    if fields.has("tagline"):
+        values["tagline"] = fields.text("tagline", max_len=300)
+    if fields.has("venue"):
+        values["venue"] = fields.text("venue", max_len=300)
+    if fields.has("about"):
+        values["about"] = fields.text("about", max_len=5000)
+    if fields.has("partners"):
+        values["partners"] = fields.text("partners", max_len=2000)
+    if fields.has("starts_on"):
+        values["starts_on"] = fields.day("starts_on")
+    if fields.has("ends_on"):
+        values["ends_on"] = fields.day("ends_on")
+    if fields.has("timezone"):
+        tz = fields.text("timezone", max_len=64) or "Europe/London"
+        if not programme.valid_timezone(tz):
+            fields.error("timezone", f"{tz!r} is not an IANA time zone such as Europe/London")
+        values["timezone"] = tz
+    if fields.has("published"):
+        values["published"] = fields.boolean("published")
+    starts = values.get("starts_on", conference.starts_on if conference else None)
+    ends = values.get("ends_on", conference.ends_on if conference else None)
+    if starts and ends and ends < starts:
+        fields.error("ends_on", "must be on or after the start date")
+    fields.raise_if_any("the conference is not valid")
+    return values
+
+
+def create_conference(organiser: Organiser, data: dict) -> Conference:
+    """Create a conference managed by ``organiser``; raise ``invalid`` or ``duplicate``."""
+    values = _conference_fields(data, None, partial=False)
+    if db.session.scalar(select(Conference).where(Conference.slug == values["slug"])):
+        raise ConvenorError(
+            "duplicate",
+            f"the slug {values['slug']!r} is taken",
+            [{"field": "slug", "message": "is already used by another conference"}],
+        )
+    conference = Conference(**values)
+    conference.organisers.append(organiser)
+    db.session.add(conference)
+    db.session.commit()
+    return conference
+
+
+def update_conference(conference: Conference, data: dict) -> Conference:
+    """Change a conference's details (the slug never changes)."""
+    values = _conference_fields(data, conference, partial=True)
+    for key, value in values.items():
+        setattr(conference, key, value)
+    conference.version += 1
+    db.session.commit()
+    signals.programme_changed.send(conference, reason="conference")
+    return conference
+
+
+# --------------------------------------------------------------------------- rooms and speakers
+
+
+def _room_fields(data: dict, partial: bool) -> dict:
+    fields = Fields(data, partial=partial)
+    values: dict[str, Any] = {}
+    if fields.has("name"):
+        values["name"] = fields.text("name", required=True, max_len=120)
+    if fields.has("capacity"):
+        values["capacity"] = fields.integer("capacity", required=True, minimum=1)
+    for flag in ("step_free", "hearing_loop"):
+        if fields.has(flag):
+            values[flag] = fields.boolean(flag)
+    fields.raise_if_any("the room is not valid")
+    return values
+
+
+def create_room(conference: Conference, data: dict) -> Room:
+    """Add a room; names are unique within a conference."""
+    values = _room_fields(data, partial=False)
+    _unique_room_name(conference, values["name"], None)
+    room = Room(conference=conference, **values)
+    db.session.add(room)
+    conference.version += 1
+    db.session.commit()
+    return room
+
+
+def _unique_room_name(conference: Conference, name: str, room_id: int | None) -> None:
+    clash = db.session.scalar(
+        select(Room).where(Room.conference_id == conference.id, Room.name == name)
+    )
+    if clash is not None and clash.id != room_id:
+        raise ConvenorError(
+            "duplicate",
+            f"there is already a room called {name!r}",
+            [{"field": "name", "message": "is already used by another room"}],
+        )
+
+
+def update_room(room: Room, data: dict) -> Room:
+    """Change a room; shrinking it below a session's capacity is refused."""
+    values = _room_fields(data, partial=True)
+    if "name" in values:
+        _unique_room_name(room.conference, values["name"], room.id)
+    new_capacity = values.get("capacity")
+    if new_capacity is not None:
+        too_big = db.session.scalar(
+            select(Session).where(Session.room_id == room.id, Session.capacity > new_capacity)
+        )
+        if too_big is not None:
+            raise ConvenorError(
+                "capacity_above_room",
+                f"“{too_big.title}” offers {too_big.capacity} seats in this room",
+                [{"field": "capacity", "message": f"must be at least {too_big.capacity}"}],
+            )
+    for key, value in values.items():
+        setattr(room, key, value)
+    room.conference.version += 1
+    db.session.commit()
+    signals.programme_changed.send(room.conference, reason="room")
+    return room
+
+
+def get_room(conference: Conference, room_id: int) -> Room:
+    """Return one of the conference's rooms or raise ``not_found``."""
+    room = db.session.get(Room, room_id)
+    if room is None or room.conference_id != conference.id:
+        raise ConvenorError("not_found", f"no room {room_id} in this conference")
+    return room
+
+
+def _speaker_fields(data: dict, partial: bool) -> dict:
+    fields = Fields(data, partial=partial)
+    values: dict[str, Any] = {}
+    if fields.has("name"):
+        values["name"] = fields.text("name", required=True, max_len=200)
+    if fields.has("honours"):
+        values["honours"] = fields.text("honours", max_len=100)
+    if fields.has("organisation"):
+        values["organisation"] = fields.text("organisation", max_len=200)
+    if fields.has("bio"):
+        values["bio"] = fields.text("bio", max_len=5000)
+    fields.raise_if_any("the speaker is not valid")
+    return values
+
+
+def create_speaker(conference: Conference, data: dict) -> Speaker:
+    """Add a speaker."""
+    speaker = Speaker(conference=conference, **_speaker_fields(data, partial=False))
+    db.session.add(speaker)
+    db.session.commit()
+    return speaker
+
+
+def update_speaker(speaker: Speaker, data: dict) -> Speaker:
+    """Change a speaker's details."""
+    for key, value in _speaker_fields(data, partial=True).items():
+        setattr(speaker, key, value)
+    speaker.conference.version += 1
+    db.session.commit()
+    signals.programme_changed.send(speaker.conference, reason="speaker")
+    return speaker
+
+
+def get_speaker(conference: Conference, speaker_id: int) -> Speaker:
+    """Return one of the conference's speakers or raise ``not_found``."""
+    speaker = db.session.get(Speaker, speaker_id)
+    if speaker is None or speaker.conference_id != conference.id:
+        raise ConvenorError("not_found", f"no speaker {speaker_id} in this conference")
+    return speaker
+
+
+# --------------------------------------------------------------------------- sessions
+
+#: Changes to these fields make calendar apps replace the event (SEQUENCE goes up).
+SEQUENCED = ("starts_at", "ends_at", "room_id", "status")
+
+
+def get_session(conference: Conference, session_id: int) -> Session:
+    """Return one of the conference's sessions or raise ``not_found``."""
+    session = db.session.get(Session, session_id)
+    if session is None or session.conference_id != conference.id:
+        raise ConvenorError("not_found", f"no session {session_id} in this conference")
+    return session
+
+
+def _session_values(conference: Conference, data: dict, partial: bool) -> dict:
+    fields = Fields(data, partial=partial)
+    values: dict[str, Any] = {}
+    if fields.has("title"):
+        values["title"] = fields.text("title", required=True, max_len=300)
+    if fields.has("kind"):
+        kind = fields.text("kind", max_len=20) or "other"
+        if kind not in programme.KINDS:
+            fields.error("kind", f"must be one of {', '.join(programme.KINDS)}")
+        values["kind"] = kind
+    if fields.has("description"):
+        values["description"] = fields.text("description", max_len=10000)
+    if fields.has("starts_at"):
+        values["starts_at"] = fields.moment("starts_at", conference)
+    if fields.has("ends_at"):
+        values["ends_at"] = fields.moment("ends_at", conference)
+    if fields.has("capacity"):
+        values["capacity"] = fields.integer("capacity", minimum=1)
+    if fields.has("status"):
+        status = fields.text("status", max_len=20) or "scheduled"
+        if status not in SESSION_STATUSES:
+            fields.error("status", f"must be one of {', '.join(SESSION_STATUSES)}")
+        values["status"] = status
+    if fields.has("room_id"):
+        room_id = fields.integer("room_id", minimum=1)
+        if room_id is not None:
+            room = db.session.get(Room, room_id)
+            if room is None or room.conference_id != conference.id:
+                fields.error("room_id", f"there is no room {room_id} in this conference")
+        values["room_id"] = room_id
+    if fields.has("speaker_ids"):
+        ids = data.get("speaker_ids") or []
+        if not isinstance(ids, list | tuple) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in ids
+        ):
+            fields.error("speaker_ids", "must be a list of speaker ids")
+            ids = []
+        speakers = []
+        for speaker_id in ids:
+            speaker = db.session.get(Speaker, speaker_id)
+            if speaker is None or speaker.conference_id != conference.id:
+                fields.error("speaker_ids", f"there is no speaker {speaker_id} in this conference")
+            else:
+                speakers.append(speaker)
+        values["speakers"] = speakers
+    fields.raise_if_any("the session is not valid")
+    return values
+
+
+def _check_rules(conference: Conference, session: Session) -> None:
+    """Raise the first broken programme rule for ``session`` (as it would be saved)."""
+    room = db.session.get(Room, session.room_id) if session.room_id else None
+    bookings = []
+    if room is not None and session.status != "cancelled":
+        query = select(Session).where(
+            Session.room_id == room.id,
+            Session.status != "cancelled",
+            Session.starts_at < session.ends_at,
+            Session.ends_at > session.starts_at,
+        )
+        if session.id is not None:
+            query = query.where(Session.id != session.id)
+        bookings = [
+            programme.Booking(s.id, s.title, s.starts_at, s.ends_at)
+            for s in db.session.scalars(query)
+        ]
+    problems = programme.check_session(
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        kind=session.kind,
+        tz=conference.tz,
+        starts_on=conference.starts_on,
+        ends_on=conference.ends_on,
+        capacity=session.capacity,
+        room_name=room.name if room else None,
+        room_capacity=room.capacity if room else None,
+        bookings=bookings,
+    )
+    if problems:
+        first = problems[0]
+        raise ConvenorError(
+            first.code,
+            first.message,
+            [{"field": p.field, "code": p.code, "message": p.message} for p in problems],
+        )
+
+
+def create_session(conference: Conference, data: dict) -> Session:
+    """Add a session after checking times, dates, room clashes and capacity."""
+    values = _session_values(conference, data, partial=False)
+    speakers = values.pop("speakers", [])
+    with db.session.no_autoflush:
+        session = Session(conference_id=conference.id, **values)
+        session.speakers = speakers
+        _check_rules(conference, session)
+    db.session.add(session)
+    conference.version += 1
+    db.session.commit()
+    signals.programme_changed.send(conference, reason="session_added", session=session)
+    return session
+
+
+def update_session(session: Session, data: dict) -> tuple[Session, list[str]]:
+    """Change a session (partial update) and return it with the names of changed fields.
+
+    Moving time, room or status bumps the session's ``sequence``; rules are re-checked.
+    """
+    conference = session.conference
+    values = _session_values(conference, data, partial=True)
+    changes = []
+    with db.session.no_autoflush:
+        for key, value in values.items():
+            old = getattr(session, key)
+            if key == "speakers":
+                if {s.id for s in old} != {s.id for s in value}:
+                    changes.append("speakers")
+                    session.speakers = value
+                continue
+            if old != value:
+                changes.append(key)
+                setattr(session, key, value)
+        if not changes:
+            return session, []
+        try:
+            _check_rules(conference, session)
+        except ConvenorError:
+            db.session.rollback()
+            raise
+    if any(field in SEQUENCED for field in changes):
+        session.sequence += 1
+    session.updated_at = utcnow()
+    conference.version += 1
+    db.session.commit()
+    signals.session_changed.send(conference, session=session, changes=changes)
+    return session, changes
+
+
+def cancel_session(session: Session) -> Session:
+    """Mark a session cancelled; it stays in the programme, shown as cancelled."""
+    return update_session(session, {"status": "cancelled"})[0]
+
+
+def delete_session(session: Session) -> None:
+    """Remove a session from the programme altogether."""
+    conference = session.conference
+    db.session.delete(session)
+    conference.version += 1
+    db.session.commit()
+    signals.programme_changed.send(conference, reason="session_deleted")
+
+
+def programme_sessions(conference: Conference) -> list[Session]:
+    """Return the conference's sessions in time order, then room order."""
+    return list(
+        db.session.scalars(
+            select(Session)
+            .where(Session.conference_id == conference.id)
+            .order_by(Session.starts_at, Session.room_id, Session.id)
+        )
+    )
+
+
+# --------------------------------------------------------------------------- delegates
+
+
+def delegate_values(data: dict, *, partial: bool = False) -> tuple[dict, list[dict]]:
+    """Read delegate fields; return the values and the field errors (not raised)."""
+    fields = Fields(data, partial=partial)
+    values: dict[str, Any] = {}
+    if fields.has("name"):
+        values["name"] = fields.text("name", required=True, max_len=200)
+    if fields.has("email"):
+        values["email"] = fields.email("email")
+    for name, limit in (("organisation", 200), ("role", 200), ("region", 120), ("dietary", 300),
+                        ("pronouns", 40)):
+        if fields.has(name):
+            values[name] = fields.text(name, max_len=limit)
+    if fields.has("slack_user_id"):
+        slack = fields.text("slack_user_id", max_len=32)
+        if slack and not re.fullmatch(r"[UW][A-Z0-9]{2,31}", slack):
+            fields.error("slack_user_id", "must look like U01ABCDEF")
+        values["slack_user_id"] = slack or None
+    if fields.has("status") and "status" in data:
+        status = fields.text("status", max_len=20) or "active"
+        if status not in ("active", "cancelled"):
+            fields.error("status", "must be active or cancelled")
+        values["status"] = status
+    if "access_needs" in data:
+        needs = data.get("access_needs")
+        if isinstance(needs, str):
+            needs = parse_access_needs(needs)
+        if isinstance(needs, dict):
+            sub = Fields(needs)
+            values["needs_step_free"] = sub.boolean("step_free")
+            values["needs_hearing_loop"] = sub.boolean("hearing_loop")
+            values["access_other"] = sub.text("other", max_len=500)
+            fields.errors.extend({"field": f"access_needs.{e['field']}", "message": e["message"]}
+                                 for e in sub.errors)
+        elif needs is not None:
+            fields.error("access_needs", "must be an object with step_free, hearing_loop, other")
+    else:
+        for key in ("needs_step_free", "needs_hearing_loop"):
+            if key in data:
+                values[key] = fields.boolean(key)
+        if "access_other" in data:
+            values["access_other"] = fields.text("access_other", max_len=500)
+    return values, fields.errors
+
+
+def parse_access_needs(text: str) -> dict:
+    """Turn free text such as "step-free; hearing loop; large print" into structured needs."""
+    step_free = hearing_loop = False
+    other = []
+    for part in re.split(r"[;,|]", text or ""):
+        word = part.strip()
+        key = re.sub(r"[^a-z]", "", word.lower())
+        if not key:
+            continue
+        if key in {"stepfree", "wheelchair", "wheelchairuser", "stepfreeaccess", "levelaccess"}:
+            step_free = True
+        elif key in {"hearingloop", "loop", "inductionloop"}:
+            hearing_loop = True
+        else:
+            other.append(word)
+    return {"step_free": step_free, "hearing_loop": hearing_loop, "other": "; ".join(other)}
+
+
+def get_delegate(conference: Conference, delegate_id: int) -> Delegate:
+    """Return one of the conference's delegates or raise ``not_found``."""
+    delegate = db.session.get(Delegate, delegate_id)
+    if delegate is None or delegate.conference_id != conference.id:
+        raise ConvenorError("not_found", f"no delegate {delegate_id} in this conference")
+    return delegate
+
+
+def delegate_by_token(token: str) -> Delegate:
+    """Return the delegate owning a private-link token, or raise ``not_found``."""
+    delegate = None
+    if token and len(token) <= 64:
+        delegate = db.session.scalar(select(Delegate).where(Delegate.token == token))
+    if delegate is None:
+        raise ConvenorError("not_found", "this link is not valid (it may have been replaced)")
+    return delegate
+
+
+def _email_taken(conference: Conference, email: str, delegate_id: int | None) -> bool:
+    other = db.session.scalar(
+        select(Delegate).where(Delegate.conference_id == conference.id, Delegate.email == email)
+    )
+    return other is not None and other.id != delegate_id
+
+
+def create_delegate(conference: Conference, data: dict) -> Delegate:
+    """Register one delegate; emails are unique within a conference."""
+    values, errors = delegate_values(data)
+    if errors:
+        raise ConvenorError(
+            "invalid",
+            "the delegate is not valid: " + "; ".join(f"{e['field']} {e['message']}" for e in errors),
+            errors,
+        )
+    if _email_taken(conference, values["email"], None):
+        raise ConvenorError(
+            "duplicate",
+            f"{values['email']} is already registered",
+            [{"field": "email", "message": "is already registered for this conference"}],
+        )
+    delegate = Delegate(conference=conference, **values)
+    db.session.add(delegate)
+    db.session.commit()
+    signals.delegates_changed.send(conference, count=1)
+    return delegate
+
+
+def update_delegate(delegate: Delegate, data: dict) -> Delegate:
+    """Change a delegate's details."""
+    values, errors = delegate_values(data, partial=True)
+    if errors:
+        raise ConvenorError(
+            "invalid",
+            "the delegate is not valid: " + "; ".join(f"{e['field']} {e['message']}" for e in errors),
+            errors,
+        )
+    if "email" in values and _email_taken(delegate.conference, values["email"], delegate.id):
+        raise ConvenorError(
+            "duplicate",
+            f"{values['email']} is already registered",
+            [{"field": "email", "message": "is already registered for this conference"}],
+        )
+    for key, value in values.items():
+        setattr(delegate, key, value)
+    db.session.commit()
+    return delegate
+
+
+def rotate_delegate_token(delegate: Delegate) -> str:
+    """Give a delegate a new private link; the old one stops working at once."""
+    delegate.token = new_token()
+    db.session.commit()
+    return delegate.token
+
+
+def search_delegates(
+    conference: Conference,
+    *,
+    q: str = "",
+    organisation: str = "",
+    role: str = "",
+    access: str = "",
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[Delegate], int]:
+    """Return delegates matching a search and filters, with the total count.
+
+    ``access`` is "step_free", "hearing_loop", "other" or "any".
+    """
+    query = select(Delegate).where(Delegate.conference_id == conference.id)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Delegate.name).like(like),
+                func.lower(Delegate.email).like(like),
+                func.lower(Delegate.organisation).like(like),
+            )
+        )
+    if organisation:
+        query = query.where(Delegate.organisation == organisation)
+    if role:
+        query = query.where(Delegate.role == role)
+    if access == "step_free":
+        query = query.where(Delegate.needs_step_free.is_(True))
+    elif access == "hearing_loop":
+        query = query.where(Delegate.needs_hearing_loop.is_(True))
+    elif access == "other":
+        query = query.where(Delegate.access_other != "")
+    elif access == "any":
+        query = query.where(
+            or_(
+                Delegate.needs_step_free.is_(True),
+                Delegate.needs_hearing_loop.is_(True),
+                Delegate.access_other != "",
+            )
+        )
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = query.order_by(func.lower(Delegate.name), Delegate.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.session.scalars(query)), total
+
+
+def delegate_facets(conference: Conference) -> dict[str, list[str]]:
+    """Return the distinct organisations and roles, for filter menus."""
+    facets = {}
+    for name, column in (("organisations", Delegate.organisation), ("roles", Delegate.role)):
+        facets[name] = [
+            v
+            for v in db.session.scalars(
+                select(column).where(Delegate.conference_id == conference.id).distinct().order_by(column)
+            )
+            if v
+        ]
+    return facets

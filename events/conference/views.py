@@ -1,0 +1,130 @@
+"""Public HTML pages: conference home, programme, speakers, sessions, delegate page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from events import hooks
+from events.adapters import public_conference
+from events.conference import services, timetable
+from events.conference.models import Conference
+from events.errors import ConvenorError
+from events.extensions import db
+
+bp = Blueprint("views", __name__)
+
+
+@bp.route("/")
+def index():
+    """List published conferences."""
+    conferences = list(
+        db.session.scalars(
+            select(Conference).where(Conference.published.is_(True)).order_by(Conference.starts_on)
+        )
+    )
+    return render_template("events/index.html", conferences=conferences)
+
+
+@bp.route("/c/<slug>/")
+def home(slug):
+    """Show a conference's home page."""
+    conference = public_conference(slug)
+    sessions = services.programme_sessions(conference)
+    keynotes = [s for s in sessions if s.kind == "keynote"]
+    return render_template("events/home.html", conference=conference, keynotes=keynotes,
+                           sessions=sessions)
+
+
+@bp.route("/c/<slug>/programme")
+def programme(slug):
+    """Show the programme as a rooms × time grid per day, with a list view."""
+    conference = public_conference(slug)
+    days = timetable.build(services.programme_sessions(conference), conference.tz)
+    return render_template(
+        "events/programme.html",
+        conference=conference,
+        days=days,
+        session_link=lambda s: url_for(".session_page", slug=slug, session_id=s.id),
+    )
+
+
+@bp.route("/c/<slug>/speakers")
+def speakers(slug):
+    """Show the speakers, keynote speakers first, with their bios."""
+    conference = public_conference(slug)
+    keynote_ids = {sp.id for s in conference.sessions if s.kind == "keynote" for sp in s.speakers}
+    ordered = sorted(conference.speakers, key=lambda sp: (sp.id not in keynote_ids, sp.name))
+    return render_template("events/speakers.html", conference=conference, speakers=ordered,
+                           keynote_ids=keynote_ids)
+
+
+@bp.route("/c/<slug>/sessions/<int:session_id>")
+def session_page(slug, session_id):
+    """Show one session."""
+    conference = public_conference(slug)
+    try:
+        session = services.get_session(conference, session_id)
+    except ConvenorError:
+        abort(404)
+    return render_template("events/session.html", conference=conference, session=session)
+
+
+@bp.route("/me/<token>")
+def delegate_page(token):
+    """Show a delegate their details and their programme (private, unguessable link)."""
+    try:
+        delegate = services.delegate_by_token(token)
+    except ConvenorError:
+        abort(404)
+    conference = delegate.conference
+    sessions = services.programme_sessions(conference)
+    extra: dict = {}
+    for provide in hooks.DELEGATE_CONTEXT:
+        extra.update(provide(delegate))
+    response = render_template("events/delegate.html", conference=conference, delegate=delegate,
+                               sessions=sessions, panels=hooks.DELEGATE_PANELS, **extra)
+    return response, 200, {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex",
+                           "Referrer-Policy": "no-referrer"}
+
+
+def register_filters(app) -> None:
+    """Add template filters for times in the conference's zone and error pages."""
+
+    @app.template_filter("hm")
+    def hm(moment, conference):
+        return conference.local(moment).strftime("%H:%M")
+
+    @app.template_filter("longdate")
+    def longdate(day):
+        return f"{day:%A} {day.day} {day:%B %Y}"
+
+    @app.template_filter("kind_label")
+    def kind_label(kind):
+        from events.conference.forms import KIND_LABELS
+
+        return KIND_LABELS.get(kind, kind)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_template(
+            "error.html",
+            title="This form expired",
+            message="For your security the form could not be sent. Go back, reload the page "
+            "and submit it again.",
+        ), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        if request.path.startswith("/api/"):
+            return {"error": exc.description or exc.name, "details": []}, exc.code
+        titles = {404: "Page not found", 403: "Not allowed", 400: "That request did not work"}
+        messages = {404: "This page does not exist or is not public.",
+                    403: "Your account cannot open this page."}
+        return render_template(
+            "error.html",
+            title=titles.get(exc.code, exc.name),
+            message=messages.get(exc.code, exc.description),
+        ), exc.code

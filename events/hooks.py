@@ -1,0 +1,44 @@
+"""Extension points that features fill in their ``install(app)``; importing a module fills nothing.
+
+``events`` owns every list here and never imports ``carousels`` or ``bot``: a feature adds what it
+contributes (a delegate-page panel, calendar entries, CSV rows, demo data) when ``create_app``
+calls its ``install``. ``add`` is idempotent, so building a second app in one process (the tests
+do) does not register anything twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+#: Templates added to the delegate's private page, rendered in order with ``delegate``,
+#: ``conference`` and whatever the ``DELEGATE_CONTEXT`` callables return.
+DELEGATE_PANELS: list[str] = []
+#: Callables ``(delegate) -> dict`` adding template variables to the delegate page.
+DELEGATE_CONTEXT: list[Callable[..., dict]] = []
+#: ``(endpoint, label)`` pairs in the organiser's sub-navigation; each endpoint takes ``slug``.
+ORGANISER_NAV: list[tuple[str, str]] = []
+#: Templates added to the organiser's conference overview (each gets ``conference``).
+DASHBOARD_PANELS: list[str] = []
+#: Templates that round-based features add to the organisers' Live page (each gets ``conference``).
+LIVE_PANELS: list[str] = []
+#: Callables ``(delegate) -> list[AgendaItem]``: a feature's entries in a delegate's calendar.
+AGENDA_PROVIDERS: list[Callable[..., list]] = []
+#: Callables ``(delegate) -> list[dict]``: a feature's seats in a delegate's day (``delegate_agenda``).
+AGENDA_ENTRIES: list[Callable[..., list[dict]]] = []
+#: Callables ``(conference) -> Iterable[AllocationRow]``: rows of the allocations CSV export.
+ALLOCATION_ROWS: list[Callable[..., Any]] = []
+#: Callables ``(conference) -> Iterable[ScheduleEvent]``: extra events in the frab schedule.
+SCHEDULE_PROVIDERS: list[Callable[..., Any]] = []
+#: Callables ``(conference) -> None`` run by ``flask demo`` after the programme is seeded.
+DEMO_HOOKS: list[Callable[..., None]] = []
+#: Callables ``(conference, list_name) -> int`` counting arrivals exactly for live figures.
+CHECKIN_COUNTERS: list[Callable[..., int]] = []
+#: Callables ``(session) -> int``: how many rounds a round-based block has (check-in lists).
+ROUND_COUNTERS: list[Callable[..., int | None]] = []
+
+
+def add(registry: list, entry: Any) -> None:
+    """Append ``entry`` to an extension point unless it is already there."""
+    if entry not in registry:
+        registry.append(entry)

@@ -1,0 +1,18 @@
+"""Live updates: Socket.IO ``/live``, the change log, Now & Next screens and announcements."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+def install(app: Flask) -> None:
+    """Register the live pages, the announcements API, the Socket.IO handlers and panels."""
+    from . import (
+        models,  # noqa: F401  (the tables, for create_all and migrations)
+        views,
+    )
+
+    views.register(app)

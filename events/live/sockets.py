@@ -1,0 +1,351 @@
+"""Live updates: the Socket.IO namespace ``/live`` and the only place that emits to it.
+
+Services send blinker signals after commit (``events.signals``); the module-level receivers here
+turn them into Socket.IO events, record them in the change log (``LiveChange``) so reconnecting
+pages can catch up, and send each one to the right room:
+
+- ``pub:<conference id>``: every authorised client of the conference (the public programme,
+  venue screens, delegates' and organisers' pages);
+- ``del:<delegate id>``: one delegate's private events (their seat, their table);
+- ``org:<conference id>``: the conference's organisers (check-in figures, allocation totals).
+
+With ``SOCKETIO_MESSAGE_QUEUE`` set, ``socketio.emit`` goes through Redis, so a change made in
+any process (a web worker, the CLI, the Slack bot) reaches clients connected to every process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import current_app
+from flask_login import current_user
+from flask_socketio import join_room
+from socketio.exceptions import ConnectionRefusedError
+from sqlalchemy import Integer, delete, func, select, update
+
+from events import hooks, signals
+from events.conference import services
+from events.conference.models import Conference, Delegate, Organiser, Session
+from events.errors import ConvenorError
+from events.extensions import db, socketio
+from events.live.models import LiveChange
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/live"
+#: Change-log rows kept per conference; older ones are pruned and a page that missed more
+#: than this is told to reload.
+KEEP_CHANGES = 2000
+
+
+def public_room(conference_id: int) -> str:
+    """Return the room every authorised client of a conference joins."""
+    return f"pub:{conference_id}"
+
+
+def organisers_room(conference_id: int) -> str:
+    """Return the room of a conference's organisers."""
+    return f"org:{conference_id}"
+
+
+def delegate_room(delegate_id: int) -> str:
+    """Return a delegate's private room."""
+    return f"del:{delegate_id}"
+
+
+# --------------------------------------------------------------------------- payloads
+
+
+def session_payload(session: Session) -> dict:
+    """Return the plain dict describing a session in live events (times with the zone offset)."""
+    tz = session.conference.tz
+    return {
+        "id": session.id,
+        "title": session.title,
+        "kind": session.kind,
+        "starts_at": session.starts_at.astimezone(tz).isoformat(),
+        "ends_at": session.ends_at.astimezone(tz).isoformat(),
+        "room": session.room.name if session.room else None,
+        "room_id": session.room_id,
+        "status": session.status,
+        "speakers": [sp.display_name for sp in session.speakers],
+    }
+
+
+# --------------------------------------------------------------------------- connect and rooms
+
+
+def _organiser_from(auth: dict) -> Organiser | None:
+    """Return the organiser behind the browser session cookie or an ``api_token``."""
+    if "api_token" in auth:
+        token = auth.get("api_token")
+        organiser = services.organiser_for_token(token) if isinstance(token, str) else None
+        if organiser is None:
+            raise ConnectionRefusedError("the API token is not valid")
+        return organiser
+    if current_user and current_user.is_authenticated:
+        return current_user._get_current_object()
+    return None
+
+
+def rooms_for(auth: dict) -> list[str]:
+    """Return the rooms a connecting client may join, or raise ``ConnectionRefusedError``."""
+    slug = auth.get("conference")
+    if not isinstance(slug, str) or not slug or len(slug) > 64:
+        raise ConnectionRefusedError("say which conference: auth = {conference: '<slug>'}")
+    try:
+        conference = services.get_conference(slug)
+    except ConvenorError:
+        raise ConnectionRefusedError("no such conference") from None
+    organiser = _organiser_from(auth)
+    manager = bool(organiser and organiser.role == "organiser" and organiser.manages(conference))
+    rooms = []
+    if "delegate_token" in auth:
+        token = auth.get("delegate_token")
+        try:
+            delegate = services.delegate_by_token(token if isinstance(token, str) else "")
+        except ConvenorError:
+            raise ConnectionRefusedError("the delegate link is not valid") from None
+        if delegate.conference_id != conference.id or delegate.status != "active":
+            raise ConnectionRefusedError("the delegate link is not valid")
+        rooms.append(delegate_room(delegate.id))
+    elif not conference.published and not manager:
+        raise ConnectionRefusedError("this conference is not public")
+    rooms.append(public_room(conference.id))
+    if manager:
+        rooms.append(organisers_room(conference.id))
+    return rooms
+
+
+def on_connect(auth=None):
+    """Authorise a live client and join it to its rooms (refused without the right credentials)."""
+    for room in rooms_for(auth if isinstance(auth, dict) else {}):
+        join_room(room)
+
+
+def register_handlers() -> None:
+    """Attach the /live handlers to the Socket.IO server that ``init_app`` just created.
+
+    Called from ``create_app`` after ``socketio.init_app``: a module-level ``@socketio.on`` would
+    bind only to whichever server existed when this module was first imported.
+    """
+    socketio.on_event("connect", on_connect, namespace=NAMESPACE)
+
+
+# --------------------------------------------------------------------------- publishing
+
+
+def _bump_version(conference: Conference) -> int:
+    """Increment the conference's version atomically and return the new value."""
+    version = db.session.execute(
+        update(Conference)
+        .where(Conference.id == conference.id)
+        .values(version=Conference.version + 1)
+        .returning(Conference.version)
+    ).scalar_one()
+    return version
+
+
+def _record(conference: Conference, rows: list[tuple[str, str, dict]], version: int) -> None:
+    """Append (event, audience, payload) rows to the change log and prune old ones."""
+    db.session.add_all(
+        LiveChange(conference_id=conference.id, version=version, event=event, audience=audience,
+                   payload=json.dumps(payload))
+        for event, audience, payload in rows
+    )
+    db.session.flush()
+    cutoff = db.session.scalar(
+        select(LiveChange.id)
+        .where(LiveChange.conference_id == conference.id)
+        .order_by(LiveChange.id.desc())
+        .offset(KEEP_CHANGES)
+        .limit(1)
+    )
+    if cutoff is not None:
+        db.session.execute(
+            delete(LiveChange).where(LiveChange.conference_id == conference.id,
+                                     LiveChange.id <= cutoff)
+        )
+
+
+def _room_of(conference: Conference, audience: str) -> str:
+    if audience == "public":
+        return public_room(conference.id)
+    if audience == "organisers":
+        return organisers_room(conference.id)
+    return delegate_room(int(audience.split(":", 1)[1]))
+
+
+def publish(conference: Conference, rows: list[tuple[str, str, dict]], *, bump: bool = False,
+            record: bool = True) -> None:
+    """Log and emit ``(event, audience, payload)`` rows; ``version`` is filled into each payload.
+
+    ``bump`` increments the conference's version first (for changes the services did not count).
+    Failures are logged, never raised: the change is already committed, and clients catch up.
+    """
+    try:
+        version = _bump_version(conference) if bump else conference.version
+        for _event, _audience, payload in rows:
+            payload["version"] = version
+        if record:
+            _record(conference, rows, version)
+        db.session.commit()
+    except Exception:  # pragma: no cover - the database went away after the service's commit
+        db.session.rollback()
+        log.exception("could not record live changes for %s", conference.slug)
+    for event, audience, payload in rows:
+        try:
+            socketio.emit(event, payload, to=_room_of(conference, audience), namespace=NAMESPACE)
+        except Exception:  # pragma: no cover - e.g. Redis unreachable
+            log.exception("could not emit %s for %s", event, conference.slug)
+
+
+@signals.session_changed.connect
+def _on_session_changed(conference, session=None, changes=(), **_):
+    """Push a moved, re-roomed, renamed or cancelled session to everyone."""
+    payload = {"conference": conference.slug, "session": session_payload(session),
+               "changes": list(changes)}
+    publish(conference, [("session_changed", "public", payload)])
+
+
+@signals.programme_changed.connect
+def _on_programme_changed(conference, reason="", session=None, **_):
+    """Tell every page that sessions were added or removed, or the conference changed."""
+    payload = {"conference": conference.slug, "reason": reason}
+    if session is not None and session.id is not None:
+        payload["session"] = session_payload(session)
+    publish(conference, [("programme_changed", "public", payload)])
+
+
+def _session_summary(session) -> dict | None:
+    return session_payload(session) if isinstance(session, Session) else None
+
+
+@signals.allocation_published.connect
+def _on_allocation_published(conference, kind="", session=None, version=None,
+                             per_delegate=None, **_):
+    """Send each delegate their own seats, and only the totals to everyone else."""
+    per_delegate = per_delegate or {}
+    common = {"conference": conference.slug, "kind": kind, "session": _session_summary(session),
+              "plan_version": version}
+    rows = [("allocation_published", "public", dict(common))]
+    rows.append(("allocation_published", "organisers", common | {"delegates": len(per_delegate)}))
+    for delegate_id, seats in per_delegate.items():
+        rows.append(("allocation_published", f"delegate:{int(delegate_id)}",
+                     common | {"seats": list(seats)}))
+    publish(conference, rows, bump=True)
+
+
+@signals.round_starting.connect
+def _on_round_starting(conference, kind="", session=None, number=0, per_delegate=None, **_):
+    """Tell each delegate where to go for round ``number``; screens get the anonymous plan."""
+    per_delegate = per_delegate or {}
+    common = {"conference": conference.slug, "kind": kind, "session": _session_summary(session),
+              "number": number}
+    # The venue screens show where tables and workshops are, never who sits where.
+    places = []
+    for place in per_delegate.values():
+        if isinstance(place, dict) and place not in places:
+            places.append(place)
+    places.sort(key=lambda p: json.dumps(p, sort_keys=True, default=str))
+    rows = [("round_starting", "public", common | {"places": places})]
+    for delegate_id, place in per_delegate.items():
+        rows.append(("round_starting", f"delegate:{int(delegate_id)}", common | {"place": place}))
+    publish(conference, rows, bump=True)
+
+
+@signals.announcement_made.connect
+def _on_announcement(conference, announcement=None, **_):
+    """Put an organiser's announcement on every page and screen."""
+    payload = {"conference": conference.slug, "announcement": dict(announcement or {})}
+    publish(conference, [("announcement", "public", payload)])
+
+
+def checked_in_count(conference: Conference, checkin, list_name) -> int | None:
+    """Return how many delegates have arrived (on ``list_name``), if it can be counted."""
+    for counter in hooks.CHECKIN_COUNTERS:
+        return counter(conference, list_name)
+    model = type(checkin)
+    column = getattr(model, "delegate_id", None)
+    if column is None or not hasattr(model, "__table__"):
+        return None
+    query = (
+        select(func.count(func.distinct(column)))
+        .join(Delegate, Delegate.id == column)
+        .where(Delegate.conference_id == conference.id)
+    )
+    if list_name is not None and hasattr(model, "list_name"):
+        query = query.where(model.list_name == list_name)
+    try:
+        return db.session.scalar(query)
+    except Exception:  # pragma: no cover - an unexpected check-in schema
+        db.session.rollback()
+        return None
+
+
+@signals.delegate_checked_in.connect
+def _on_checked_in(conference, delegate=None, checkin=None, list_name=None, **_):
+    """Update the organisers' arrivals figures (not logged: the figures are always current)."""
+    total = db.session.scalar(
+        select(func.count(Delegate.id)).where(Delegate.conference_id == conference.id,
+                                              Delegate.status == "active")
+    )
+    payload = {
+        "conference": conference.slug,
+        "list_name": list_name,
+        "checked_in": checked_in_count(conference, checkin, list_name),
+        "total": total,
+        "delegate": {"id": delegate.id, "name": delegate.name,
+                     "organisation": delegate.organisation} if delegate is not None else None,
+    }
+    publish(conference, [("checkin_stats", "organisers", payload)], record=False)
+
+
+# --------------------------------------------------------------------------- catch-up
+
+
+def changes_since(conference: Conference, since: int, *, delegate: Delegate | None = None,
+                  organiser: bool = False, limit: int = 500) -> dict:
+    """Return the logged events after version ``since`` that this reader may see.
+
+    ``reload`` is true when the log cannot cover the gap (pruned, too many changes, or the
+    reader's version is from the future, as after a database restore): refetch the whole page.
+    """
+    current = db.session.scalar(select(Conference.version).where(Conference.id == conference.id))
+    audiences = ["public"]
+    if organiser:
+        audiences.append("organisers")
+    if delegate is not None:
+        audiences.append(f"delegate:{delegate.id}")
+    rows = list(
+        db.session.scalars(
+            select(LiveChange)
+            .where(LiveChange.conference_id == conference.id, LiveChange.version > since,
+                   LiveChange.audience.in_(audiences))
+            .order_by(LiveChange.id)
+            .limit(limit + 1)
+        )
+    )
+    reload = since > current or len(rows) > limit
+    # Only a gap after ``since`` can mean pruned rows (some changes, like new rooms, are not logged).
+    if not reload and since < current and (not rows or rows[0].version > since + 1):
+        retained, oldest = db.session.execute(
+            select(func.count(LiveChange.id), func.min(LiveChange.version).cast(Integer))
+            .where(LiveChange.conference_id == conference.id)
+        ).one()
+        reload = retained >= KEEP_CHANGES and oldest is not None and oldest > since + 1
+    return {
+        "conference": conference.slug,
+        "version": current,
+        "reload": reload,
+        "changes": [] if reload else [
+            {"event": r.event, "version": r.version, "data": json.loads(r.payload)}
+            for r in rows[:limit]
+        ],
+    }
+
+
+def config_summary() -> dict:
+    """Return the live settings, for the organisers' Live page."""
+    return {"message_queue": bool(current_app.config.get("SOCKETIO_MESSAGE_QUEUE"))}
