@@ -51,9 +51,14 @@ def error(status: int, message: str, details: list | None = None, code: str | No
     return jsonify(body), status
 
 
+def discard_changes() -> None:
+    """Drop whatever a failed service call left unsaved (the one place adapters roll back)."""
+    db.session.rollback()
+
+
 def convenor_error(exc: ConvenorError):
     """Answer a service error as JSON with the status its code maps to."""
-    db.session.rollback()
+    discard_changes()
     return error(http_status(exc), exc.message, exc.details, exc.code)
 
 
@@ -131,7 +136,7 @@ def public_conference(slug: str) -> Conference:
 
 def apply_errors(form, exc: ConvenorError) -> None:
     """Show a service error next to the fields it names, or at the top of the form."""
-    db.session.rollback()
+    discard_changes()
     placed = False
     for detail in exc.details:
         field = getattr(form, str(detail.get("field", "")).split(".")[0], None)

@@ -11,8 +11,10 @@ if TYPE_CHECKING:
 def install(app: Flask) -> None:
     """Register the check-in API, door and organiser pages, badge CLI and panels."""
     from . import (
+        api,
         models,  # noqa: F401  (the tables, for create_all and migrations)
         views,
     )
 
+    api.register(app)
     views.register(app)

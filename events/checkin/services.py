@@ -1,21 +1,24 @@
 """Check-in service: badge secrets, check-in lists, redeeming scans, search and arrival figures.
 
 Every adapter (the JSON API the scanner page and phones call, the organiser pages, the CLI)
-goes through these functions. ``redeem`` never raises for a scan's outcome: it returns the HTTP
-status and the JSON answer, and logs the attempt, because a refused scan is a normal answer at
-the door, not an error in the program.
+goes through these functions. ``redeem`` never raises for a scan's outcome: it gathers the
+facts, lets ``events.checkin.rules.decide`` judge, commits, logs the attempt and returns a
+``ScanResult``, because a refused scan is a normal answer at the door, not an error in the
+program. The adapters choose the status code and the words.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from events import hooks, signals
+from events.checkin import rules
 from events.checkin.models import (
     LIST_KINDS,
     BadgeJob,
@@ -135,8 +138,8 @@ def get_list(conference: Conference, name: str | None) -> CheckinList | None:
                                                        CheckinList.name == name))
 
 
-def _round_count(session: Session) -> int:
-    """Return how many slots (carousel) or rounds (cafe) a session has."""
+def round_count(session: Session) -> int:
+    """Return how many slots (carousel) or rounds (cafe) a session has (0 when not set up)."""
     for count in hooks.ROUND_COUNTERS:
         rounds = count(session)
         if rounds is not None:
@@ -187,7 +190,7 @@ def create_list(conference: Conference, data: dict) -> CheckinList:
                 number = int(data.get("number"))
             except (TypeError, ValueError):
                 number = 0
-            count = _round_count(session)
+            count = round_count(session)
             if not 1 <= number <= max(count, 0):
                 unit = "slot" if kind == "slot" else "round"
                 raise ConvenorError("bad_request", f"there is no {unit} {data.get('number')}", [
@@ -322,14 +325,48 @@ def _stamp(conference: Conference, moment: datetime) -> str:
     return conference.local(moment).isoformat(timespec="seconds")
 
 
-def _already(conference: Conference, first: Checkin, delegate: Delegate) -> tuple[int, dict]:
-    when = conference.local(first.checked_in_at)
-    where = f" ({first.device})" if first.device else ""
-    return 200, {"status": "error", "reason": "already_checked_in",
-                 "message": f"Already checked in at {when:%H:%M}{where}",
-                 "first_checked_in_at": _stamp(conference, first.checked_in_at),
-                 "device": first.device, "list": first.checkin_list.name,
-                 "delegate": delegate_json(conference, delegate)}
+@dataclass
+class ScanResult:
+    """What a scan came to, in the domain's words; adapters choose their own status and text.
+
+    ``outcome`` is one of ``rules.OUTCOMES``; ``delegate`` is the door's view of the person
+    (``delegate_json``) when the answer names them; ``at`` is, in the conference's zone, the
+    time recorded for ``ok`` or the first entry's time for ``already_checked_in``, and
+    ``device`` that entry's device. ``manual`` says the delegate was picked by hand rather than
+    scanned. ``replayed`` is set when a nonce repeats and this is the first answer again.
+    """
+
+    outcome: rules.Outcome
+    type: rules.ScanType
+    list_name: str
+    manual: bool = False
+    delegate: dict | None = None
+    at: datetime | None = None
+    device: str = ""
+    checkin: Checkin | None = None
+    replayed: bool = False
+    #: The stored (HTTP status, JSON body) of a nonce recorded before check-in spoke the domain;
+    #: adapters replay it verbatim.
+    legacy_answer: tuple[int, dict] | None = None
+
+    def record(self) -> dict:
+        """Return the result as JSON-ready data, stored with the nonce for a retry."""
+        return {"outcome": self.outcome, "type": self.type, "list": self.list_name,
+                "manual": self.manual, "delegate": self.delegate,
+                "at": self.at.isoformat() if self.at else None, "device": self.device}
+
+    @classmethod
+    def from_nonce(cls, seen: CheckinNonce) -> ScanResult:
+        """Rebuild the first answer stored with a nonce."""
+        data = seen.response
+        if "outcome" not in data:  # written before check-in spoke the domain
+            return cls(outcome="ok" if data.get("status") == "ok" else data.get("reason", "invalid"),
+                       type=data.get("type", "entry"), list_name=data.get("list", ""),
+                       replayed=True, legacy_answer=(seen.status_code, data))
+        return cls(outcome=data["outcome"], type=data["type"], list_name=data["list"],
+                   manual=data["manual"], delegate=data["delegate"],
+                   at=datetime.fromisoformat(data["at"]) if data["at"] else None,
+                   device=data["device"], replayed=True)
 
 
 def _entry(list_id: int, delegate_id: int) -> Checkin | None:
@@ -338,75 +375,73 @@ def _entry(list_id: int, delegate_id: int) -> Checkin | None:
                                                    Checkin.type == "entry"))
 
 
-def _outcome(conference: Conference, organiser: Organiser | None, clean: dict):
-    """Decide a scan; return (status, body, delegate, new Checkin or None). Adds rows, no commit."""
+def _facts(entry: Checkin | None) -> rules.Entry | None:
+    return rules.Entry(at=entry.checked_in_at, device=entry.device) if entry else None
+
+
+def _outcome(conference: Conference, organiser: Organiser | None,
+             clean: dict) -> tuple[ScanResult, Delegate | None]:
+    """Gather the facts, let ``rules.decide`` judge, add the check-in row (flushed, no commit)."""
+    manual = clean["secret"] is None
+    result = ScanResult(outcome="invalid", type=clean["type"], list_name=clean["list"],
+                        manual=manual)
     checkin_list = get_list(conference, clean["list"])
-    if checkin_list is None:
-        return 404, {"status": "error", "reason": "unknown_list",
-                     "message": f"No check-in list called {clean['list']!r}"}, None, None
-    if clean["secret"] is not None:
-        badge = None
-        if SECRET_RE.fullmatch(clean["secret"]):
-            badge = db.session.scalar(select(BadgeSecret).where(BadgeSecret.secret == clean["secret"]))
-        if badge is None or badge.conference_id != conference.id:
-            return 404, {"status": "error", "reason": "invalid",
-                         "message": "Not a badge for this conference"}, None, None
-        delegate = badge.delegate
-        if badge.revoked_at is not None:
-            return 409, {"status": "error", "reason": "revoked",
-                         "message": "This badge was replaced — ask for ID and reprint",
-                         "delegate": delegate_json(conference, delegate)}, delegate, None
-    else:
-        delegate = db.session.get(Delegate, clean["delegate_id"])
-        if delegate is None or delegate.conference_id != conference.id:
-            return 404, {"status": "error", "reason": "invalid",
-                         "message": "No such delegate at this conference"}, None, None
-    if delegate.status != "active":
-        return 409, {"status": "error", "reason": "canceled",
-                     "message": "Registration cancelled — send to the help desk",
-                     "delegate": delegate_json(conference, delegate)}, delegate, None
-    when = clean["scanned_at"] or utcnow()
-    first = _entry(checkin_list.id, delegate.id)
-    if clean["type"] == "exit":
-        if first is None:
-            return 409, {"status": "error", "reason": "not_checked_in",
-                         "message": "Not checked in, so cannot check out",
-                         "delegate": delegate_json(conference, delegate)}, delegate, None
-        row = Checkin(list_id=checkin_list.id, delegate_id=delegate.id, type="exit",
-                      checked_in_at=when, device=clean["device"],
-                      method="scan" if clean["secret"] else "manual",
+    delegate: Delegate | None = None
+    revoked = False
+    if checkin_list is not None:
+        result.list_name = checkin_list.name
+        if not manual:
+            badge = None
+            if SECRET_RE.fullmatch(clean["secret"]):
+                badge = db.session.scalar(select(BadgeSecret).where(
+                    BadgeSecret.secret == clean["secret"]))
+            if badge is not None and badge.conference_id == conference.id:
+                delegate, revoked = badge.delegate, badge.revoked_at is not None
+        else:
+            delegate = db.session.get(Delegate, clean["delegate_id"])
+            if delegate is not None and delegate.conference_id != conference.id:
+                delegate = None
+    active = delegate is not None and delegate.status == "active"
+    first = _entry(checkin_list.id, delegate.id) if active and not revoked else None
+    facts = rules.Facts(type=clean["type"], list_exists=checkin_list is not None,
+                        known=delegate is not None, revoked=revoked, active=active,
+                        entry=_facts(first), scanned_at=clean["scanned_at"])
+    decision = rules.decide(facts, utcnow())
+    if decision.outcome not in ("unknown_list", "invalid"):
+        result.delegate = delegate_json(conference, delegate)
+    if decision.writes:
+        row = Checkin(list_id=checkin_list.id, delegate_id=delegate.id, type=decision.type,
+                      checked_in_at=decision.at, device=clean["device"],
+                      method="manual" if manual else "scan",
                       organiser_id=organiser.id if organiser else None)
         db.session.add(row)
-        db.session.flush()
-        return 201, {"status": "ok", "type": "exit", "message": "Checked out",
-                     "delegate": delegate_json(conference, delegate), "list": checkin_list.name,
-                     "checked_out_at": _stamp(conference, when)}, delegate, row
-    if first is not None:
-        return (*_already(conference, first, delegate), delegate, None)
-    row = Checkin(list_id=checkin_list.id, delegate_id=delegate.id, type="entry",
-                  checked_in_at=when, device=clean["device"],
-                  method="scan" if clean["secret"] else "manual",
-                  organiser_id=organiser.id if organiser else None)
-    db.session.add(row)
-    try:
-        # Nothing else is written yet in this transaction, so losing the race rolls back only
-        # this row (no SAVEPOINT: SQLite's driver would commit the row when one is released).
-        db.session.flush()
-    except IntegrityError:
-        # Another device checked the same badge in at this instant: the database let one win.
-        db.session.rollback()
-        first = _entry(checkin_list.id, delegate.id)
-        return (*_already(conference, first, delegate), delegate, None)
-    return 201, {"status": "ok", "type": "entry", "message": "Checked in",
-                 "delegate": delegate_json(conference, delegate), "list": checkin_list.name,
-                 "checked_in_at": _stamp(conference, when)}, delegate, row
+        try:
+            # Nothing else is written yet in this transaction, so losing the race rolls back
+            # only this row (no SAVEPOINT: SQLite's driver would commit the row when one is
+            # released).
+            db.session.flush()
+        except IntegrityError:
+            if decision.type == "exit":  # pragma: no cover - exits have no unique index
+                raise
+            # Another device checked the same badge in at this instant: the database let one
+            # win, and this scan is a repeat of that one.
+            db.session.rollback()
+            facts = replace(facts, entry=_facts(_entry(checkin_list.id, delegate.id)))
+            decision = rules.decide(facts, utcnow())
+        else:
+            result.checkin = row
+    result.outcome, result.type = decision.outcome, decision.type
+    result.at = conference.local(decision.at) if decision.at else None
+    result.device = decision.device
+    return result, delegate
 
 
-def redeem(conference: Conference, organiser: Organiser | None, data) -> tuple[int, dict]:
-    """Check a badge (or a delegate picked by hand) in or out; return (HTTP status, JSON body).
+def redeem(conference: Conference, organiser: Organiser | None, data) -> ScanResult:
+    """Check a badge (or a delegate picked by hand) in or out and commit; return what it came to.
 
-    The answer for a nonce is stored with the scan, so a client retry gets the same answer and
-    no second record. Raises ``bad_request`` (after logging) when the request cannot be read.
+    A refused scan is an outcome, not an error. The result for a nonce is stored with the scan,
+    so a client retry gets the same result (``replayed``) and no second record. Raises
+    ``bad_request`` (after logging) when the request cannot be read.
     """
     try:
         clean = parse_scan(conference, data)
@@ -416,14 +451,14 @@ def redeem(conference: Conference, organiser: Organiser | None, data) -> tuple[i
     if clean["nonce"]:
         seen = _nonce(conference, clean["nonce"])
         if seen is not None:
-            return seen.status_code, seen.response
-    status, body, delegate, row = _outcome(conference, organiser, clean)
-    log_scan(conference, organiser, body.get("reason", "ok"), data=data, delegate=delegate,
-             clean=clean)
+            return ScanResult.from_nonce(seen)
+    result, delegate = _outcome(conference, organiser, clean)
+    log_scan(conference, organiser, result.outcome, data=data, delegate=delegate, clean=clean)
     if clean["nonce"]:
+        # status_code is kept for nonces stored before check-in spoke the domain; 0 marks a
+        # stored domain result.
         db.session.add(CheckinNonce(conference_id=conference.id, nonce=clean["nonce"],
-                                    status_code=status, response=body))
-    list_name = body.get("list") or clean["list"]
+                                    status_code=0, response=result.record()))
     try:
         db.session.commit()
     except IntegrityError:
@@ -432,11 +467,11 @@ def redeem(conference: Conference, organiser: Organiser | None, data) -> tuple[i
         seen = _nonce(conference, clean["nonce"]) if clean["nonce"] else None
         if seen is None:
             raise
-        return seen.status_code, seen.response
-    if row is not None:
-        signals.delegate_checked_in.send(conference, delegate=delegate, checkin=row,
-                                         list_name=list_name)
-    return status, body
+        return ScanResult.from_nonce(seen)
+    if result.checkin is not None:
+        signals.delegate_checked_in.send(conference, delegate=delegate, checkin=result.checkin,
+                                         list_name=result.list_name)
+    return result
 
 
 def _nonce(conference: Conference, nonce: str) -> CheckinNonce | None:

@@ -274,7 +274,7 @@ def test_a_saved_scan_is_kept_when_the_desk_was_signed_out_meanwhile(live_server
 
 
 def test_arrivals_dashboard_for_the_organiser(live_server, browser):
-    from events.checkin import services as checkin
+    from events.checkin import api as checkin
     from events.conference import services
     from events.conference.models import Organiser
     from events.extensions import db
