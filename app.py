@@ -38,9 +38,12 @@ def create_app(config: dict | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI=_database_url(app.instance_path),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         SOCKETIO_MESSAGE_QUEUE=os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
-        SLACK_SIGNING_SECRET=os.environ.get("SLACK_SIGNING_SECRET"),
-        SLACK_BOT_TOKEN=os.environ.get("SLACK_BOT_TOKEN"),
-        SLACK_API_URL=os.environ.get("SLACK_API_URL"),
+        SLACK_SIGNING_SECRET=os.environ.get("SLACK_SIGNING_SECRET") or None,
+        SLACK_BOT_TOKEN=os.environ.get("SLACK_BOT_TOKEN") or None,
+        SLACK_API_URL=os.environ.get("SLACK_API_URL") or "https://slack.com/api/",
+        SLACK_APP_TOKEN=os.environ.get("SLACK_APP_TOKEN") or None,
+        CONVENOR_SLACK_CONFERENCE=os.environ.get("CONVENOR_SLACK_CONFERENCE") or None,
+        CONVENOR_SLACK_CHANNEL=os.environ.get("CONVENOR_SLACK_CHANNEL") or None,
         PUBLIC_URL=os.environ.get("PUBLIC_URL", "").rstrip("/"),
         PRODUCTION=production,
         SESSION_COOKIE_HTTPONLY=True,
@@ -63,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
             raise ConfigError("SECRET_KEY must be set when CONVENOR_ENV=production")
         # Development only: a per-process key, so sessions do not survive a restart.
         app.config["SECRET_KEY"] = os.urandom(32).hex()
+    _check_slack(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
@@ -78,6 +82,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     # Each feature registers its blueprints, CLI, signal receivers and extension points here,
     # in this order (the organiser's menu and the delegate page's panels follow it).
+    # import bot
     import carousels.cafe
     import carousels.rounds
     import carousels.workshops
@@ -93,7 +98,19 @@ def create_app(config: dict | None = None) -> Flask:
     carousels.rounds.install(app)  # start any round of either format
     carousels.workshops.install(app)  # carousels: slots, workshops, ranked preferences
     events.checkin.install(app)  # QR check-in: badges, lists, redeem API, scanner, arrivals
+    # bot.install(app)  # the Slack bot (POST /slack/events) and the web chat on delegate pages
     return app
+
+
+def _check_slack(app: Flask) -> None:
+    """Refuse a half-configured Slack bot in production (one secret without the other)."""
+    token, secret = app.config.get("SLACK_BOT_TOKEN"), app.config.get("SLACK_SIGNING_SECRET")
+    if not app.config["PRODUCTION"]:
+        return
+    if bool(token) != bool(secret):
+        raise ConfigError("set both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or neither")
+    if token and not app.config.get("PUBLIC_URL"):
+        raise ConfigError("the Slack bot needs PUBLIC_URL for the links it sends")
 
 
 def _sqlite_pragmas(app: Flask) -> None:

@@ -1,0 +1,23 @@
+"""The Slack bot and the web chat: one more adapter over the services, answering each
+delegate's day ("what's my next carousel?") and running organisers' commands."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+def install(app: Flask) -> None:
+    """Register ``POST /slack/events`` (the bot itself only when both Slack secrets are set),
+    the web chat on the delegate page, and the ``slack-manifest`` command."""
+    from events import hooks, signals
+
+    from . import chat, cli, models, slack  # noqa: F401  (models: the bot's tables)
+
+    slack.install(app)
+    signals.announcement_made.connect(slack.on_announcement)
+    chat.install(app)
+    hooks.add(hooks.DELEGATE_PANELS, "bot/_chat_panel.html")
+    cli.register(app)

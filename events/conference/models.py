@@ -15,11 +15,14 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -74,6 +77,8 @@ class Conference(db.Model):
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Bumped on every programme change; live clients use it to catch up.
     version: Mapped[int] = mapped_column(Integer, default=0)
+    #: People may register themselves (Slack ``/convenor signup``) while this is on.
+    registration_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     rooms: Mapped[list[Room]] = relationship(
@@ -191,7 +196,14 @@ class Delegate(db.Model):
     """A registered attendee."""
 
     __tablename__ = "delegates"
-    __table_args__ = (UniqueConstraint("conference_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("conference_id", "email"),
+        # One Slack account is one delegate per conference; NULL (not on Slack) repeats freely.
+        Index("uq_delegates_conference_slack", "conference_id", "slack_user_id", unique=True,
+              sqlite_where=text("slack_user_id IS NOT NULL"),
+              postgresql_where=text("slack_user_id IS NOT NULL")),
+        Index("ix_delegates_slack_user_id", "slack_user_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"))
@@ -210,6 +222,7 @@ class Delegate(db.Model):
     #: Any other access need, as the delegate wrote it.
     access_other: Mapped[str] = mapped_column(String(500), default="")
     dietary: Mapped[str] = mapped_column(String(300), default="")
+    #: The delegate's Slack user id (``U…``), set by the organiser, an import or the bot's link.
     slack_user_id: Mapped[str | None] = mapped_column(String(32))
     #: Secret for the private link /me/<token>; rotating it kills old links.
     token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
@@ -275,3 +288,30 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organiser: Mapped[Organiser] = relationship(back_populates="tokens")
+
+
+class SlackLinkCode(db.Model):
+    """A one-time code a delegate shows on their page to link a Slack account with another email."""
+
+    __tablename__ = "slack_link_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: One active code per delegate: issuing a new one replaces the old.
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("delegates.id", ondelete="CASCADE"),
+                                             unique=True)
+    #: SHA-256 hex digest of the code; the code itself is never stored.
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    delegate: Mapped[Delegate] = relationship()
+
+
+class SlackLinkFailure(db.Model):
+    """A wrong link code typed by a Slack user; five in 15 minutes lock that user out for a while."""
+
+    __tablename__ = "slack_link_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"))
+    slack_user_id: Mapped[str] = mapped_column(String(32), index=True)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

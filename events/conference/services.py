@@ -9,14 +9,16 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import date, datetime
+import unicodedata
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from events import signals
+from events import hooks, signals
 from events.conference import programme
 from events.conference.models import (
     ORGANISER_ROLES,
@@ -27,6 +29,8 @@ from events.conference.models import (
     Organiser,
     Room,
     Session,
+    SlackLinkCode,
+    SlackLinkFailure,
     Speaker,
     new_token,
     utcnow,
@@ -792,3 +796,255 @@ def delegate_facets(conference: Conference) -> dict[str, list[str]]:
             if v
         ]
     return facets
+
+
+# --------------------------------------------------------------------------- Slack identity
+
+#: A link code lives this long; one active code per delegate.
+LINK_CODE_TTL = timedelta(minutes=15)
+#: Letters and digits that cannot be mistaken for each other (no 0/O, 1/I/L).
+LINK_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+#: Wrong codes a Slack user may type within ``LINK_CODE_TTL`` before being refused.
+MAX_LINK_FAILURES = 5
+
+
+def delegate_for_slack_user(conference: Conference, slack_user_id: str) -> Delegate | None:
+    """Return the conference's delegate linked to a Slack user, or None."""
+    if not slack_user_id:
+        return None
+    return db.session.scalar(select(Delegate).where(Delegate.conference_id == conference.id,
+                                                    Delegate.slack_user_id == slack_user_id))
+
+
+def _link(conference: Conference, delegate: Delegate, slack_user_id: str) -> Delegate:
+    """Link ``delegate`` to a Slack user and commit; codes ``canceled``, ``conflict``."""
+    if delegate.status == "cancelled":
+        raise ConvenorError("canceled", "this registration was withdrawn — ask the organisers")
+    if delegate.slack_user_id == slack_user_id:
+        return delegate
+    if delegate.slack_user_id:
+        raise ConvenorError("conflict", "that registration is linked to another Slack account — "
+                            "ask the organisers")
+    other = delegate_for_slack_user(conference, slack_user_id)
+    if other is not None and other.id != delegate.id:
+        raise ConvenorError("conflict", "your Slack account is already linked to another "
+                            "registration — ask the organisers")
+    delegate.slack_user_id = slack_user_id
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same link made at this instant by a retry: the database let one win.
+        db.session.rollback()
+        db.session.refresh(delegate)
+        if delegate.slack_user_id != slack_user_id:
+            raise ConvenorError("conflict", "your Slack account is already linked to another "
+                                "registration — ask the organisers") from None
+    return delegate
+
+
+def link_slack_user(conference: Conference, slack_user_id: str, email: str) -> Delegate:
+    """Link the delegate registered with ``email`` to a Slack user; idempotent.
+
+    Pass only an email Slack vouches for (the user's profile), never one a person typed.
+    Codes: ``not_found`` (no delegate with that email), ``canceled``, ``conflict``.
+    """
+    delegate = db.session.scalar(select(Delegate).where(
+        Delegate.conference_id == conference.id, Delegate.email == (email or "").strip().lower()))
+    if delegate is None:
+        raise ConvenorError("not_found", "no registration with your Slack email")
+    return _link(conference, delegate, slack_user_id)
+
+
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def issue_slack_link_code(delegate: Delegate, *, now: datetime | None = None) -> str:
+    """Return a new one-time code ``ABCD-EFGH`` that links a Slack account to ``delegate``.
+
+    The code is valid for 15 minutes and replaces the delegate's previous code; only its
+    SHA-256 digest is stored.
+    """
+    now = now or utcnow()
+    raw = "".join(secrets.choice(LINK_CODE_ALPHABET) for _ in range(8))
+    code = f"{raw[:4]}-{raw[4:]}"
+    db.session.execute(delete(SlackLinkCode).where(SlackLinkCode.delegate_id == delegate.id))
+    db.session.add(SlackLinkCode(delegate_id=delegate.id, digest=_digest(code),
+                                 expires_at=now + LINK_CODE_TTL))
+    db.session.commit()
+    return code
+
+
+def redeem_slack_link_code(conference: Conference, code: str, slack_user_id: str, *,
+                           now: datetime | None = None) -> Delegate:
+    """Link the Slack user to the delegate whose code this is, and use the code up.
+
+    Codes: ``invalid_code`` (unknown, used or expired — one answer for all three),
+    ``too_many_attempts`` (5 wrong codes in 15 minutes), ``canceled``, ``conflict``.
+    """
+    now = now or utcnow()
+    recent = db.session.scalar(select(func.count(SlackLinkFailure.id)).where(
+        SlackLinkFailure.conference_id == conference.id,
+        SlackLinkFailure.slack_user_id == slack_user_id,
+        SlackLinkFailure.failed_at > now - LINK_CODE_TTL)) or 0
+    if recent >= MAX_LINK_FAILURES:
+        raise ConvenorError("too_many_attempts", "too many wrong codes — try again in 15 minutes")
+    normal = re.sub(r"[^A-Z0-9]", "", (code or "").upper())
+    found = None
+    if len(normal) == 8:
+        found = db.session.scalar(select(SlackLinkCode).where(
+            SlackLinkCode.digest == _digest(f"{normal[:4]}-{normal[4:]}")))
+    if (found is None or found.expires_at <= now
+            or found.delegate.conference_id != conference.id):
+        db.session.add(SlackLinkFailure(conference_id=conference.id, slack_user_id=slack_user_id,
+                                        failed_at=now))
+        db.session.commit()
+        raise ConvenorError("invalid_code", "that code is not valid — get a new one from your page")
+    delegate = found.delegate
+    db.session.delete(found)
+    db.session.flush()
+    return _link(conference, delegate, slack_user_id)
+
+
+def self_register(conference: Conference, data: dict, *, slack_user_id: str | None,
+                  email: str) -> tuple[Delegate, bool]:
+    """Register a person who signs up themselves; return ``(delegate, created)``.
+
+    ``email`` is the one Slack vouches for (it overrides ``data``). An existing registration
+    with that email is linked, not duplicated, and simultaneous submissions give one delegate.
+    Codes: ``registration_closed``, ``invalid`` (field errors), ``canceled``, ``conflict``.
+    """
+    if not (conference.published and conference.registration_open):
+        raise ConvenorError("registration_closed", "registration is closed — ask the organisers")
+    email = (email or "").strip().lower()
+    existing = db.session.scalar(select(Delegate).where(Delegate.conference_id == conference.id,
+                                                        Delegate.email == email))
+    if existing is not None:
+        return (_link(conference, existing, slack_user_id) if slack_user_id else existing), False
+    values, errors = delegate_values({**data, "email": email, "status": "active",
+                                      "slack_user_id": slack_user_id or ""})
+    if errors:
+        raise ConvenorError("invalid", "please check: " + "; ".join(
+            f"{e['field']} {e['message']}" for e in errors), errors)
+    delegate = Delegate(conference=conference, **values)
+    db.session.add(delegate)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A double click or Slack's retry registered the same person at this instant.
+        db.session.rollback()
+        winner = db.session.scalar(select(Delegate).where(Delegate.conference_id == conference.id,
+                                                          Delegate.email == email))
+        if winner is None:
+            raise ConvenorError("conflict", "your Slack account is already linked to another "
+                                "registration — ask the organisers") from None
+        return (_link(conference, winner, slack_user_id) if slack_user_id else winner), False
+    signals.delegates_changed.send(conference, count=1)
+    return delegate, True
+
+
+# --------------------------------------------------------------------------- the delegate's day
+
+
+def _iso(conference: Conference, moment: datetime) -> str:
+    return conference.local(moment).isoformat()
+
+
+def session_entry(session: Session) -> dict:
+    """Return a programme session as an agenda entry (plain dict, times with the zone offset)."""
+    conference = session.conference
+    return {
+        "kind": session.kind,
+        "session_id": session.id,
+        "title": session.title,
+        "starts_at": _iso(conference, session.starts_at),
+        "ends_at": _iso(conference, session.ends_at),
+        "room": session.room.name if session.room else None,
+        "speakers": [sp.display_name for sp in session.speakers],
+        "status": session.status,
+    }
+
+
+def delegate_agenda(delegate: Delegate, *, day: date | None = None) -> list[dict]:
+    """Return the delegate's day (or whole conference) as plain dicts in start order.
+
+    The programme, with each round-based block replaced by the delegate's own seats from the
+    ``events.hooks.AGENDA_ENTRIES`` providers; a block with no published seat for them stays,
+    marked ``allocation: "not_published"``. Cancelled sessions are kept (``status``).
+    """
+    conference = delegate.conference
+    seats: list[dict] = []
+    for provide in hooks.AGENDA_ENTRIES:
+        seats.extend(provide(delegate) or [])
+    replaced = {s.get("replaces_session_id") for s in seats}
+    entries = []
+    for session in programme_sessions(conference):
+        if session.id in replaced:
+            continue
+        entry = session_entry(session)
+        if session.kind in ("carousel", "world_cafe"):
+            entry["allocation"] = "not_published"
+        entries.append(entry)
+    entries.extend(seats)
+    if day is not None:
+        entries = [e for e in entries if datetime.fromisoformat(e["starts_at"]).date() == day]
+    return sorted(entries, key=lambda e: (datetime.fromisoformat(e["starts_at"]),
+                                          e.get("slot") or e.get("round") or 0, e["title"]))
+
+
+def next_for_delegate(delegate: Delegate, *, now: datetime | None = None,
+                      kind: str | None = None) -> dict | None:
+    """Return the delegate's entry in progress, else the next one, else None (all over).
+
+    ``kind`` narrows to one kind of entry (``carousel``, ``world_cafe``, ``keynote`` …). The
+    entry gains ``in_progress`` and ``starts_in_min`` (negative while in progress).
+    """
+    now = now or utcnow()
+    candidates = [e for e in delegate_agenda(delegate)
+                  if e["status"] != "cancelled" and (kind is None or e["kind"] == kind)]
+    current = [e for e in candidates if datetime.fromisoformat(e["starts_at"]) <= now
+               < datetime.fromisoformat(e["ends_at"])]
+    upcoming = [e for e in candidates if datetime.fromisoformat(e["starts_at"]) > now]
+    chosen = current[0] if current else (upcoming[0] if upcoming else None)
+    if chosen is None:
+        return None
+    start = datetime.fromisoformat(chosen["starts_at"])
+    return {**chosen, "in_progress": bool(current),
+            "starts_in_min": int((start - now).total_seconds() // 60)}
+
+
+_STOP_WORDS = {"when", "what", "where", "is", "the", "a", "an", "s", "at", "time", "does", "do",
+               "start", "starts", "on", "of", "for", "and", "with", "by", "in", "which", "who",
+               "session", "talk", "i", "my", "me"}
+
+
+def _fold(text: str) -> str:
+    """Return ``text`` lower-cased without accents or punctuation."""
+    plain = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).casefold()
+    return re.sub(r"[^\w\s]", " ", plain.replace("'s", " ").replace("’s", " "))
+
+
+def search_programme(conference: Conference, text: str, *, kind: str | None = None,
+                     limit: int = 5) -> list[Session]:
+    """Find sessions whose title, kind or speakers match ``text`` (case and accents ignored).
+
+    Sessions matching more of the words come first, then by start time.
+    """
+    words = [w for w in _fold(text).split() if w not in _STOP_WORDS and len(w) > 1]
+    if not words:
+        return []
+    scored = []
+    for session in programme_sessions(conference):
+        if kind and session.kind != kind:
+            continue
+        kind_words = session.kind.replace("_", " ")
+        if session.kind == "break":
+            kind_words += " lunch coffee tea refreshments"
+        haystack = set(_fold(" ".join([session.title, kind_words,
+                                       *(sp.name for sp in session.speakers)])).split())
+        score = sum(1 for w in words if w in haystack
+                    or any(h.startswith(w) for h in haystack if len(w) >= 4))
+        if score:
+            scored.append((-score, session.starts_at, session.id, session))
+    return [s for *_, s in sorted(scored, key=lambda t: t[:3])[:limit]]
