@@ -147,7 +147,8 @@ class DemoResult:
         return "\n".join(lines)
 
 
-def _at(hhmm: str) -> datetime:
+def demo_time(hhmm: str) -> datetime:
+    """Return ``"HH:MM"`` on the demo conference's first day, in its time zone."""
     hour, minute = map(int, hhmm.split(":"))
     return datetime.combine(DAY, time(hour, minute), tzinfo=TZ)
 
@@ -247,7 +248,8 @@ def seed_demo() -> DemoResult:
         db.session.add_all([*rooms.values(), *speakers.values()])
         for start, end, kind, title, room, who, description in PROGRAMME:
             session = Session(conference=conference, kind=kind, title=title,
-                              description=description, starts_at=_at(start), ends_at=_at(end),
+                              description=description, starts_at=demo_time(start),
+                              ends_at=demo_time(end),
                               room=rooms[room] if room else None)
             session.speakers = [speakers[k] for k in who]
             db.session.add(session)

@@ -1,16 +1,42 @@
-"""Service verbs for live updates: announcements and the Now & Next data."""
+"""Service verbs for live updates: announcements, the Now & Next data, the change log that
+reconnecting pages catch up from, and the figures the live events carry.
+
+``events.live.sockets`` (the only Socket.IO emitter) builds its events from these and records
+them here; it never writes to the database itself.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import json
 
-from events import signals
+from sqlalchemy import Integer, delete, func, select, update
+
+from events import hooks, signals
 from events.conference import services
-from events.conference.models import Conference, Organiser
+from events.conference.models import Conference, Delegate, Organiser, Session
 from events.extensions import db
-from events.live.models import Announcement
+from events.live.models import Announcement, LiveChange
 
 MAX_ANNOUNCEMENT = 280
+#: Change-log rows kept per conference; older ones are pruned and a page that missed more
+#: than this is told to reload.
+KEEP_CHANGES = 2000
+
+
+def session_payload(session: Session) -> dict:
+    """Return the plain dict describing a session in live events (times with the zone offset)."""
+    tz = session.conference.tz
+    return {
+        "id": session.id,
+        "title": session.title,
+        "kind": session.kind,
+        "starts_at": session.starts_at.astimezone(tz).isoformat(),
+        "ends_at": session.ends_at.astimezone(tz).isoformat(),
+        "room": session.room.name if session.room else None,
+        "room_id": session.room_id,
+        "status": session.status,
+        "speakers": [sp.display_name for sp in session.speakers],
+    }
 
 
 def create_announcement(conference: Conference, data: dict,
@@ -42,8 +68,6 @@ def recent_announcements(conference: Conference, limit: int = 10) -> list[Announ
 
 def now_data(conference: Conference) -> dict:
     """Return what a Now & Next screen needs: rooms, every session and recent announcements."""
-    from events.live.sockets import session_payload
-
     sessions = services.programme_sessions(conference)
     return {
         "conference": {"slug": conference.slug, "name": conference.name,
@@ -54,3 +78,147 @@ def now_data(conference: Conference) -> dict:
         "sessions": [session_payload(s) for s in sessions],
         "announcements": [a.as_dict() for a in recent_announcements(conference, 3)],
     }
+
+
+def add_demo_announcements(conference: Conference) -> None:
+    """Add the demo day's first two announcements (fixed times, so the demo is deterministic)."""
+    from events.conference.demo import demo_time
+
+    db.session.add_all([
+        Announcement(conference_id=conference.id, created_at=demo_time("08:00"),
+                     text="Welcome to the Trust Leaders' Conference! Registration is in the Foyer."),
+        Announcement(conference_id=conference.id, created_at=demo_time("08:40"),
+                     text="The keynote starts at 09:30 in the Main Hall. Hearing loop: seats A-F."),
+    ])
+    db.session.commit()
+
+
+# --------------------------------------------------------------------------- change log
+
+
+def _advance_version(conference: Conference) -> int:
+    """Increment the conference's version atomically and return the new value."""
+    return db.session.execute(
+        update(Conference)
+        .where(Conference.id == conference.id)
+        .values(version=Conference.version + 1)
+        .returning(Conference.version)
+    ).scalar_one()
+
+
+def record_changes(conference: Conference, rows: list[tuple[str, str, dict]], *,
+                   count: bool = False, log: bool = True) -> int:
+    """Stamp ``(event, audience, payload)`` rows with the conference version, log them, commit.
+
+    The version is the one the service that made the change already advanced; ``count``
+    advances it here instead, for a change no service counted (a round starting). With ``log``
+    false the rows are only stamped (figures that are always current need no catch-up).
+    Returns the version; on a database error rolls back and raises.
+    """
+    try:
+        version = _advance_version(conference) if count else conference.version
+        for _event, _audience, payload in rows:
+            payload["version"] = version
+        if log:
+            _log(conference, rows, version)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return version
+
+
+def _log(conference: Conference, rows: list[tuple[str, str, dict]], version: int) -> None:
+    """Append rows to the change log and prune all but the newest ``KEEP_CHANGES``."""
+    db.session.add_all(
+        LiveChange(conference_id=conference.id, version=version, event=event, audience=audience,
+                   payload=json.dumps(payload))
+        for event, audience, payload in rows
+    )
+    db.session.flush()
+    cutoff = db.session.scalar(
+        select(LiveChange.id)
+        .where(LiveChange.conference_id == conference.id)
+        .order_by(LiveChange.id.desc())
+        .offset(KEEP_CHANGES)
+        .limit(1)
+    )
+    if cutoff is not None:
+        db.session.execute(
+            delete(LiveChange).where(LiveChange.conference_id == conference.id,
+                                     LiveChange.id <= cutoff)
+        )
+
+
+def changes_since(conference: Conference, since: int, *, delegate: Delegate | None = None,
+                  organiser: bool = False, limit: int = 500) -> dict:
+    """Return the logged events after version ``since`` that this reader may see.
+
+    ``reload`` is true when the log cannot cover the gap (pruned, too many changes, or the
+    reader's version is from the future, as after a database restore): refetch the whole page.
+    """
+    current = db.session.scalar(select(Conference.version).where(Conference.id == conference.id))
+    audiences = ["public"]
+    if organiser:
+        audiences.append("organisers")
+    if delegate is not None:
+        audiences.append(f"delegate:{delegate.id}")
+    rows = list(
+        db.session.scalars(
+            select(LiveChange)
+            .where(LiveChange.conference_id == conference.id, LiveChange.version > since,
+                   LiveChange.audience.in_(audiences))
+            .order_by(LiveChange.id)
+            .limit(limit + 1)
+        )
+    )
+    reload = since > current or len(rows) > limit
+    # Only a gap after ``since`` can mean pruned rows (some changes, like new rooms, are not logged).
+    if not reload and since < current and (not rows or rows[0].version > since + 1):
+        retained, oldest = db.session.execute(
+            select(func.count(LiveChange.id), func.min(LiveChange.version).cast(Integer))
+            .where(LiveChange.conference_id == conference.id)
+        ).one()
+        reload = retained >= KEEP_CHANGES and oldest is not None and oldest > since + 1
+    return {
+        "conference": conference.slug,
+        "version": current,
+        "reload": reload,
+        "changes": [] if reload else [
+            {"event": r.event, "version": r.version, "data": json.loads(r.payload)}
+            for r in rows[:limit]
+        ],
+    }
+
+
+# --------------------------------------------------------------------------- arrival figures
+
+
+def checked_in_count(conference: Conference, checkin, list_name) -> int | None:
+    """Return how many delegates have arrived (on ``list_name``), if it can be counted."""
+    for counter in hooks.CHECKIN_COUNTERS:
+        return counter(conference, list_name)
+    model = type(checkin)
+    column = getattr(model, "delegate_id", None)
+    if column is None or not hasattr(model, "__table__"):
+        return None
+    query = (
+        select(func.count(func.distinct(column)))
+        .join(Delegate, Delegate.id == column)
+        .where(Delegate.conference_id == conference.id)
+    )
+    if list_name is not None and hasattr(model, "list_name"):
+        query = query.where(model.list_name == list_name)
+    try:
+        return db.session.scalar(query)
+    except Exception:  # pragma: no cover - an unexpected check-in schema
+        db.session.rollback()
+        return None
+
+
+def registered_count(conference: Conference) -> int:
+    """Return how many delegates are registered (not cancelled)."""
+    return db.session.scalar(
+        select(func.count(Delegate.id)).where(Delegate.conference_id == conference.id,
+                                              Delegate.status == "active")
+    ) or 0

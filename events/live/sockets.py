@@ -1,8 +1,8 @@
 """Live updates: the Socket.IO namespace ``/live`` and the only place that emits to it.
 
 Services send blinker signals after commit (``events.signals``); the module-level receivers here
-turn them into Socket.IO events, record them in the change log (``LiveChange``) so reconnecting
-pages can catch up, and send each one to the right room:
+turn them into Socket.IO events, have ``events.live.services`` record them in the change log so
+reconnecting pages can catch up, and send each one to the right room:
 
 - ``pub:<conference id>``: every authorised client of the conference (the public programme,
   venue screens, delegates' and organisers' pages);
@@ -22,21 +22,17 @@ from flask import current_app
 from flask_login import current_user
 from flask_socketio import join_room
 from socketio.exceptions import ConnectionRefusedError
-from sqlalchemy import Integer, delete, func, select, update
 
-from events import hooks, signals
+from events import signals
 from events.conference import services
-from events.conference.models import Conference, Delegate, Organiser, Session
+from events.conference.models import Conference, Organiser, Session
 from events.errors import ConvenorError
-from events.extensions import db, socketio
-from events.live.models import LiveChange
+from events.extensions import socketio
+from events.live import services as live_services
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/live"
-#: Change-log rows kept per conference; older ones are pruned and a page that missed more
-#: than this is told to reload.
-KEEP_CHANGES = 2000
 
 
 def public_room(conference_id: int) -> str:
@@ -52,25 +48,6 @@ def organisers_room(conference_id: int) -> str:
 def delegate_room(delegate_id: int) -> str:
     """Return a delegate's private room."""
     return f"del:{delegate_id}"
-
-
-# --------------------------------------------------------------------------- payloads
-
-
-def session_payload(session: Session) -> dict:
-    """Return the plain dict describing a session in live events (times with the zone offset)."""
-    tz = session.conference.tz
-    return {
-        "id": session.id,
-        "title": session.title,
-        "kind": session.kind,
-        "starts_at": session.starts_at.astimezone(tz).isoformat(),
-        "ends_at": session.ends_at.astimezone(tz).isoformat(),
-        "room": session.room.name if session.room else None,
-        "room_id": session.room_id,
-        "status": session.status,
-        "speakers": [sp.display_name for sp in session.speakers],
-    }
 
 
 # --------------------------------------------------------------------------- connect and rooms
@@ -136,39 +113,6 @@ def register_handlers() -> None:
 # --------------------------------------------------------------------------- publishing
 
 
-def _bump_version(conference: Conference) -> int:
-    """Increment the conference's version atomically and return the new value."""
-    version = db.session.execute(
-        update(Conference)
-        .where(Conference.id == conference.id)
-        .values(version=Conference.version + 1)
-        .returning(Conference.version)
-    ).scalar_one()
-    return version
-
-
-def _record(conference: Conference, rows: list[tuple[str, str, dict]], version: int) -> None:
-    """Append (event, audience, payload) rows to the change log and prune old ones."""
-    db.session.add_all(
-        LiveChange(conference_id=conference.id, version=version, event=event, audience=audience,
-                   payload=json.dumps(payload))
-        for event, audience, payload in rows
-    )
-    db.session.flush()
-    cutoff = db.session.scalar(
-        select(LiveChange.id)
-        .where(LiveChange.conference_id == conference.id)
-        .order_by(LiveChange.id.desc())
-        .offset(KEEP_CHANGES)
-        .limit(1)
-    )
-    if cutoff is not None:
-        db.session.execute(
-            delete(LiveChange).where(LiveChange.conference_id == conference.id,
-                                     LiveChange.id <= cutoff)
-        )
-
-
 def _room_of(conference: Conference, audience: str) -> str:
     if audience == "public":
         return public_room(conference.id)
@@ -177,22 +121,17 @@ def _room_of(conference: Conference, audience: str) -> str:
     return delegate_room(int(audience.split(":", 1)[1]))
 
 
-def publish(conference: Conference, rows: list[tuple[str, str, dict]], *, bump: bool = False,
+def publish(conference: Conference, rows: list[tuple[str, str, dict]], *, count: bool = False,
             record: bool = True) -> None:
-    """Log and emit ``(event, audience, payload)`` rows; ``version`` is filled into each payload.
+    """Record (``events.live.services.record_changes``) and emit ``(event, audience, payload)`` rows.
 
-    ``bump`` increments the conference's version first (for changes the services did not count).
-    Failures are logged, never raised: the change is already committed, and clients catch up.
+    ``version`` is filled into each payload: the conference's version, which the service that
+    made the change advanced; ``count`` is for a change no service counted. Failures are logged,
+    never raised: the change is already committed, and clients catch up.
     """
     try:
-        version = _bump_version(conference) if bump else conference.version
-        for _event, _audience, payload in rows:
-            payload["version"] = version
-        if record:
-            _record(conference, rows, version)
-        db.session.commit()
+        live_services.record_changes(conference, rows, count=count, log=record)
     except Exception:  # pragma: no cover - the database went away after the service's commit
-        db.session.rollback()
         log.exception("could not record live changes for %s", conference.slug)
     for event, audience, payload in rows:
         try:
@@ -204,7 +143,7 @@ def publish(conference: Conference, rows: list[tuple[str, str, dict]], *, bump: 
 @signals.session_changed.connect
 def _on_session_changed(conference, session=None, changes=(), **_):
     """Push a moved, re-roomed, renamed or cancelled session to everyone."""
-    payload = {"conference": conference.slug, "session": session_payload(session),
+    payload = {"conference": conference.slug, "session": live_services.session_payload(session),
                "changes": list(changes)}
     publish(conference, [("session_changed", "public", payload)])
 
@@ -214,12 +153,12 @@ def _on_programme_changed(conference, reason="", session=None, **_):
     """Tell every page that sessions were added or removed, or the conference changed."""
     payload = {"conference": conference.slug, "reason": reason}
     if session is not None and session.id is not None:
-        payload["session"] = session_payload(session)
+        payload["session"] = live_services.session_payload(session)
     publish(conference, [("programme_changed", "public", payload)])
 
 
 def _session_summary(session) -> dict | None:
-    return session_payload(session) if isinstance(session, Session) else None
+    return live_services.session_payload(session) if isinstance(session, Session) else None
 
 
 @signals.allocation_published.connect
@@ -234,7 +173,8 @@ def _on_allocation_published(conference, kind="", session=None, version=None,
     for delegate_id, seats in per_delegate.items():
         rows.append(("allocation_published", f"delegate:{int(delegate_id)}",
                      common | {"seats": list(seats)}))
-    publish(conference, rows, bump=True)
+    # The publishing service advanced the conference's version in its own commit.
+    publish(conference, rows)
 
 
 @signals.round_starting.connect
@@ -252,7 +192,9 @@ def _on_round_starting(conference, kind="", session=None, number=0, per_delegate
     rows = [("round_starting", "public", common | {"places": places})]
     for delegate_id, place in per_delegate.items():
         rows.append(("round_starting", f"delegate:{int(delegate_id)}", common | {"place": place}))
-    publish(conference, rows, bump=True)
+    # Starting a round changes no row the version covers, so no service counted it: count it
+    # once, here, so pages that catch up see it.
+    publish(conference, rows, count=True)
 
 
 @signals.announcement_made.connect
@@ -262,88 +204,18 @@ def _on_announcement(conference, announcement=None, **_):
     publish(conference, [("announcement", "public", payload)])
 
 
-def checked_in_count(conference: Conference, checkin, list_name) -> int | None:
-    """Return how many delegates have arrived (on ``list_name``), if it can be counted."""
-    for counter in hooks.CHECKIN_COUNTERS:
-        return counter(conference, list_name)
-    model = type(checkin)
-    column = getattr(model, "delegate_id", None)
-    if column is None or not hasattr(model, "__table__"):
-        return None
-    query = (
-        select(func.count(func.distinct(column)))
-        .join(Delegate, Delegate.id == column)
-        .where(Delegate.conference_id == conference.id)
-    )
-    if list_name is not None and hasattr(model, "list_name"):
-        query = query.where(model.list_name == list_name)
-    try:
-        return db.session.scalar(query)
-    except Exception:  # pragma: no cover - an unexpected check-in schema
-        db.session.rollback()
-        return None
-
-
 @signals.delegate_checked_in.connect
 def _on_checked_in(conference, delegate=None, checkin=None, list_name=None, **_):
     """Update the organisers' arrivals figures (not logged: the figures are always current)."""
-    total = db.session.scalar(
-        select(func.count(Delegate.id)).where(Delegate.conference_id == conference.id,
-                                              Delegate.status == "active")
-    )
     payload = {
         "conference": conference.slug,
         "list_name": list_name,
-        "checked_in": checked_in_count(conference, checkin, list_name),
-        "total": total,
+        "checked_in": live_services.checked_in_count(conference, checkin, list_name),
+        "total": live_services.registered_count(conference),
         "delegate": {"id": delegate.id, "name": delegate.name,
                      "organisation": delegate.organisation} if delegate is not None else None,
     }
     publish(conference, [("checkin_stats", "organisers", payload)], record=False)
-
-
-# --------------------------------------------------------------------------- catch-up
-
-
-def changes_since(conference: Conference, since: int, *, delegate: Delegate | None = None,
-                  organiser: bool = False, limit: int = 500) -> dict:
-    """Return the logged events after version ``since`` that this reader may see.
-
-    ``reload`` is true when the log cannot cover the gap (pruned, too many changes, or the
-    reader's version is from the future, as after a database restore): refetch the whole page.
-    """
-    current = db.session.scalar(select(Conference.version).where(Conference.id == conference.id))
-    audiences = ["public"]
-    if organiser:
-        audiences.append("organisers")
-    if delegate is not None:
-        audiences.append(f"delegate:{delegate.id}")
-    rows = list(
-        db.session.scalars(
-            select(LiveChange)
-            .where(LiveChange.conference_id == conference.id, LiveChange.version > since,
-                   LiveChange.audience.in_(audiences))
-            .order_by(LiveChange.id)
-            .limit(limit + 1)
-        )
-    )
-    reload = since > current or len(rows) > limit
-    # Only a gap after ``since`` can mean pruned rows (some changes, like new rooms, are not logged).
-    if not reload and since < current and (not rows or rows[0].version > since + 1):
-        retained, oldest = db.session.execute(
-            select(func.count(LiveChange.id), func.min(LiveChange.version).cast(Integer))
-            .where(LiveChange.conference_id == conference.id)
-        ).one()
-        reload = retained >= KEEP_CHANGES and oldest is not None and oldest > since + 1
-    return {
-        "conference": conference.slug,
-        "version": current,
-        "reload": reload,
-        "changes": [] if reload else [
-            {"event": r.event, "version": r.version, "data": json.loads(r.payload)}
-            for r in rows[:limit]
-        ],
-    }
 
 
 def config_summary() -> dict:

@@ -85,7 +85,7 @@ def since(slug, version):
             abort(404)
     else:
         conference = public_conference(slug)
-    body = live.changes_since(conference, version, delegate=delegate,
+    body = live_services.changes_since(conference, version, delegate=delegate,
                               organiser=_manages(conference))
     return jsonify(body), 200, {"Cache-Control": "no-store"}
 
@@ -140,21 +140,6 @@ def create_announcement(slug):
 # --------------------------------------------------------------------------- wiring
 
 
-def demo_announcements(conference: Conference) -> None:
-    """Add the demo day's first two announcements (fixed times, so the demo is deterministic)."""
-    from events.conference.demo import _at
-    from events.extensions import db
-    from events.live.models import Announcement
-
-    db.session.add_all([
-        Announcement(conference_id=conference.id, created_at=_at("08:00"),
-                     text="Welcome to the Trust Leaders' Conference! Registration is in the Foyer."),
-        Announcement(conference_id=conference.id, created_at=_at("08:40"),
-                     text="The keynote starts at 09:30 in the Main Hall. Hearing loop: seats A-F."),
-    ])
-    db.session.commit()
-
-
 def register(app) -> None:
     """Register the live blueprints and add the Live page, dashboard and delegate panels."""
     app.register_blueprint(bp)
@@ -165,7 +150,7 @@ def register(app) -> None:
     hooks.add(hooks.ORGANISER_NAV, ("live.organiser_live", "Live"))
     hooks.add(hooks.DASHBOARD_PANELS, "live/_dashboard_panel.html")
     hooks.add(hooks.DELEGATE_PANELS, "live/_delegate_panel.html")
-    hooks.add(hooks.DEMO_HOOKS, demo_announcements)
+    hooks.add(hooks.DEMO_HOOKS, live_services.add_demo_announcements)
 
     @app.cli.command("announce")
     @click.argument("slug")

@@ -439,7 +439,7 @@ def test_checkin_publishes_live_arrival_figures(api, ann, conference):
     finally:
         signals.delegate_checked_in.disconnect(receiver)
     assert seen == [("tlc", "Ann Okafor", "door")]
-    from events.live import sockets as live
+    from events.live import services as live
 
     assert live.checked_in_count(conference, None, "door") == 1
 

@@ -349,7 +349,7 @@ def test_now_screen_and_pages_carry_live_hooks(conference, keynote, make_delegat
 
 
 def test_catch_up_asks_for_reload_when_the_log_was_pruned(conference, monkeypatch, client, api):
-    from events.live import sockets as live
+    from events.live import services as live
 
     monkeypatch.setattr(live, "KEEP_CHANGES", 3)
     db.session.refresh(conference)
