@@ -46,7 +46,7 @@ from events.adapters import ConfirmForm, apply_errors, manager_required
 from events.conference import services
 from events.conference.models import Conference, Room, Speaker
 from events.errors import ConvenorError
-from events.exchange.allocations import _safe as _cell
+from events.exchange.allocations import safe_cell as _cell
 from events.extensions import csrf, db
 
 bp = Blueprint("carousel", __name__, url_prefix="/organiser/<slug>/carousels")

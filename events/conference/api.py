@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from events import adapters
 from events.adapters import body, convenor_error, error, managed, token_required
 from events.conference import importers, services
 from events.conference.models import Conference, Delegate, Room, Session, Speaker
 from events.errors import ConvenorError
-from events.extensions import db
 from events.openapi import spec
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -102,7 +102,7 @@ def _http_error(exc: HTTPException):
 
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception):  # pragma: no cover - a bug, but still JSON
-    db.session.rollback()
+    adapters.discard_changes()
     return error(500, "internal error", [], "internal")
 
 

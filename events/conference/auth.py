@@ -10,7 +10,7 @@ from flask_login import login_required, login_user, logout_user
 from events.conference import services
 from events.conference.forms import LoginForm
 from events.conference.models import Organiser
-from events.extensions import db, login_manager
+from events.extensions import login_manager
 
 bp = Blueprint("auth", __name__)
 
@@ -21,7 +21,7 @@ login_manager.login_message = "Please sign in to continue."
 @login_manager.user_loader
 def load_user(user_id: str) -> Organiser | None:
     """Return the signed-in organiser for Flask-Login."""
-    return db.session.get(Organiser, int(user_id)) if user_id.isdigit() else None
+    return services.get_organiser(int(user_id)) if user_id.isdigit() else None
 
 
 def _safe_next(target: str | None, organiser=None) -> str:

@@ -17,7 +17,7 @@ from flask import (
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from events import hooks
+from events import adapters, hooks
 from events.adapters import apply_errors, manager_required
 from events.conference import importers, services, timetable
 from events.conference.forms import (
@@ -31,7 +31,6 @@ from events.conference.forms import (
 )
 from events.conference.models import Conference
 from events.errors import ConvenorError
-from events.extensions import db
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
 PAGE_SIZE = 50
@@ -289,7 +288,7 @@ def session_status(conference: Conference, session_id: int):
     try:
         services.update_session(session, {"status": status})
     except ConvenorError as exc:
-        db.session.rollback()
+        adapters.discard_changes()
         flash(exc.message, "error")
     else:
         flash(f"“{session.title}” is now {status}.", "success")
@@ -386,7 +385,7 @@ def import_delegates(conference: Conference):
         try:
             count = importers.import_delegates(conference, raw)
         except ConvenorError as exc:
-            db.session.rollback()
+            adapters.discard_changes()
             return render_template("organiser/import.html", conference=conference, form=form,
                                    confirm=confirm, error=exc, preview=None), 422
         flash(f"Imported {count} delegates.", "success")

@@ -225,7 +225,18 @@ def organiser_for_token(raw: str) -> Organiser | None:
     return token.organiser
 
 
+def get_organiser(organiser_id: int) -> Organiser | None:
+    """Return the organiser with this id, or None (for the sign-in session)."""
+    return db.session.get(Organiser, organiser_id)
+
+
 # --------------------------------------------------------------------------- conferences
+
+
+def published_conferences() -> list[Conference]:
+    """Return the published conferences, soonest first."""
+    return list(db.session.scalars(
+        select(Conference).where(Conference.published.is_(True)).order_by(Conference.starts_on)))
 
 
 def get_conference(slug: str) -> Conference:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from events import hooks
 from events.adapters import public_conference
 from events.conference import services, timetable
-from events.conference.models import Conference
 from events.errors import ConvenorError
-from events.extensions import db
 
 bp = Blueprint("views", __name__)
 
@@ -20,11 +17,7 @@ bp = Blueprint("views", __name__)
 @bp.route("/")
 def index():
     """List published conferences."""
-    conferences = list(
-        db.session.scalars(
-            select(Conference).where(Conference.published.is_(True)).order_by(Conference.starts_on)
-        )
-    )
+    conferences = services.published_conferences()
     return render_template("events/index.html", conferences=conferences)
 
 

@@ -69,8 +69,12 @@ def collect(conference, providers: Iterable[Callable]) -> list[AllocationRow]:
     return sorted(rows, key=lambda r: (r.start, r.block, r.round, r.delegate.lower(), r.email))
 
 
-def _safe(value) -> str:
-    """Return ``value`` as text that spreadsheets will not run as a formula."""
+def safe_cell(value: object) -> str:
+    """Return ``value`` as CSV cell text that spreadsheets will not run as a formula.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
+    apostrophe (the OWASP advice against CSV injection); anything else is ``str(value)``.
+    """
     text = str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
@@ -82,7 +86,7 @@ def long_csv(conference, rows: Iterable[AllocationRow]) -> str:
     writer.writerow(LONG_COLUMNS)
     tz = conference.tz
     for r in rows:
-        writer.writerow([_safe(v) for v in (
+        writer.writerow([safe_cell(v) for v in (
             conference.slug, r.block, r.round, r.kind, r.unit, r.location, r.delegate, r.email,
             r.role, r.start.astimezone(tz).isoformat(), r.end.astimezone(tz).isoformat())])
     return out.getvalue()
@@ -112,7 +116,7 @@ def wide_csv(conference, rows: Iterable[AllocationRow]) -> str:
     writer = csv.writer(out)
     writer.writerow([*WIDE_COLUMNS, *labels])
     for person in sorted(people.values(), key=lambda p: (p["delegate"].lower(), p["email"])):
-        writer.writerow([_safe(person.get(c, "")) for c in (*WIDE_COLUMNS, *labels)])
+        writer.writerow([safe_cell(person.get(c, "")) for c in (*WIDE_COLUMNS, *labels)])
     return out.getvalue()
 
 

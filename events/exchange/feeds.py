@@ -28,20 +28,18 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 from events import adapters, hooks
 from events.adapters import ConfirmForm, managed, manager_required, public_conference, token_required
 from events.conference import services
-from events.conference.models import Conference, Delegate, Session
+from events.conference.models import Conference, Delegate
 from events.errors import ConvenorError
 from events.exchange import allocations as allocation_export
 from events.exchange import calendar
 from events.exchange import services as exchange
-from events.extensions import csrf, db
+from events.extensions import csrf
 from events.openapi import EXTRA_PATHS, op
 
 bp = Blueprint("feeds", __name__)
@@ -74,16 +72,8 @@ def _session_items(conference: Conference) -> list[tuple[int, calendar.AgendaIte
         (s.id, calendar.session_item(
             s, uid=calendar.session_uid(base, conference.slug, s.id),
             url=external("views.session_page", slug=conference.slug, session_id=s.id)))
-        for s in _sessions(conference)
+        for s in exchange.feed_sessions(conference)
     ]
-
-
-def _sessions(conference: Conference) -> list[Session]:
-    """Return the programme with rooms and speakers loaded in three queries, not one per row."""
-    return list(db.session.scalars(
-        select(Session).where(Session.conference_id == conference.id)
-        .options(selectinload(Session.room), selectinload(Session.speakers))
-        .order_by(Session.starts_at, Session.room_id, Session.id)))
 
 
 def _conditional(body: bytes, mimetype: str, headers: dict | None = None,
@@ -186,7 +176,7 @@ def calendar_context(delegate: Delegate) -> dict:
 
 def _schedule(conference: Conference) -> dict:
     return exchange.schedule_data(
-        conference, _sessions(conference), base_url=base_url(),
+        conference, exchange.feed_sessions(conference), base_url=base_url(),
         session_url=lambda s: external("views.session_page", slug=conference.slug,
                                        session_id=s.id),
         schedule_url=external("feeds.schedule_json", slug=conference.slug))
@@ -261,7 +251,7 @@ def import_programme(conference: Conference):
                 return redirect(url_for("organiser.delegates", slug=conference.slug))
             draft = exchange.import_programme(conference, raw, fmt or None)
         except ConvenorError as exc:
-            db.session.rollback()
+            adapters.discard_changes()
             page["error"] = exc
             return render_template("organiser/import_programme.html", **page), 422
         flash(f"Imported {len(draft.sessions)} sessions, {len(draft.new_rooms)} new rooms and "
@@ -304,7 +294,7 @@ def allocations_csv(conference: Conference):
 
 @api_bp.errorhandler(ConvenorError)
 def _api_error(exc: ConvenorError):
-    db.session.rollback()
+    adapters.discard_changes()
     return jsonify(exc.as_json()), adapters.http_status(exc)
 
 
@@ -438,7 +428,7 @@ def register(app: Flask) -> None:
             else:
                 draft = exchange.import_programme(conference, raw, fmt)
         except ConvenorError as exc:
-            db.session.rollback()
+            adapters.discard_changes()
             _fail(exc.message, exc.details)
         for warning in draft.warnings:
             click.echo(f"  note: {warning['item']}: {warning['message']}")
@@ -464,7 +454,7 @@ def register(app: Flask) -> None:
             else:
                 count = exchange.import_indico(conference, raw)
         except ConvenorError as exc:
-            db.session.rollback()
+            adapters.discard_changes()
             _fail(exc.message, exc.details)
         if dry_run:
             click.echo(f"dry run: {count} delegates would be imported into {slug}")
