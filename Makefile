@@ -9,7 +9,10 @@ PORT ?= 5000
 # Add a pure module here once it passes.
 MYPY_PURE := \
 	events/conference/programme.py \
-	events/checkin/rules.py
+	events/checkin/rules.py \
+	bot/intents.py \
+	bot/blocks.py \
+	bot/reply.py
 APT := $(shell if [ "$$(id -u)" = 0 ]; then echo apt-get; else echo sudo apt-get; fi)
 
 .PHONY: demo test lint bench system-deps clean
