@@ -2,18 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 STEP = timedelta(minutes=5)
+
+
+class GridRoom(Protocol):
+    """A room as the grid sees it (a ``Room`` row, or any object with these attributes)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def capacity(self) -> int: ...
+
+
+class GridSession(Protocol):
+    """A session as the grid sees it (a ``Session`` row, or any object with these attributes)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def starts_at(self) -> datetime: ...
+
+    @property
+    def ends_at(self) -> datetime: ...
+
+    @property
+    def room(self) -> GridRoom | None: ...
 
 
 @dataclass
 class Cell:
     """One session placed on the grid (CSS grid lines, 1-based)."""
 
-    session: object
+    session: GridSession
     row_start: int
     row_end: int
     col_start: int
@@ -25,24 +53,25 @@ class Day:
     """One day of the programme: its rooms (columns), time labels and placed sessions."""
 
     day: date
-    rooms: list = field(default_factory=list)
+    rooms: list[GridRoom] = field(default_factory=list)
     times: list[tuple[int, str]] = field(default_factory=list)
     cells: list[Cell] = field(default_factory=list)
     rows: int = 0
-    sessions: list = field(default_factory=list)
+    sessions: list[GridSession] = field(default_factory=list)
 
 
 def _floor(moment: datetime, minutes: int) -> datetime:
     return moment.replace(minute=moment.minute - moment.minute % minutes, second=0, microsecond=0)
 
 
-def build(sessions: list, tz: ZoneInfo, all_rooms: list | None = None) -> list[Day]:
+def build(sessions: Sequence[GridSession], tz: ZoneInfo,
+          all_rooms: Sequence[GridRoom] | None = None) -> list[Day]:
     """Group sessions by local day and place them in room columns and 5-minute rows.
 
     Sessions without a room span every column (breaks, carousels spread over many rooms).
     ``all_rooms`` adds columns for rooms with nothing booked yet (the organiser's planning view).
     """
-    by_day: dict[date, list] = {}
+    by_day: dict[date, list[GridSession]] = {}
     for s in sorted(sessions, key=lambda s: (s.starts_at, s.id or 0)):
         by_day.setdefault(s.starts_at.astimezone(tz).date(), []).append(s)
     days = []

@@ -51,6 +51,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, Timezone
@@ -99,7 +100,7 @@ def session_uid(base_url: str, slug: str, session_id: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{base_url.rstrip('/')}/c/{slug}/sessions/{session_id}"))
 
 
-def session_item(session, *, uid: str, url: str) -> AgendaItem:
+def session_item(session: Any, *, uid: str, url: str) -> AgendaItem:
     """Return the AgendaItem for a programme Session."""
     conference = session.conference
     speakers = ", ".join(sp.display_name for sp in session.speakers)
@@ -224,7 +225,8 @@ def render(
     cal.add_missing_timezones(first_date=first, last_date=last)
     if not cal.timezones and tz_name != "UTC":
         cal.subcomponents.insert(0, Timezone.from_tzid(tz_name, first_date=first, last_date=last))
-    return cal.to_ical()
+    ical: bytes = cal.to_ical()
+    return ical
 
 
 def etag(body: bytes) -> str:

@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from events.errors import ConvenorError
@@ -204,7 +205,7 @@ def schedule_document(conference: ScheduleConference, sessions: Sequence[Schedul
     }
 
 
-def schedule_xml(data: dict) -> bytes:
+def schedule_xml(data: dict[str, Any]) -> bytes:
     """Return the frab schedule.xml for a document made by ``schedule_data``."""
     schedule = data["schedule"]
     conf = schedule["conference"]
@@ -239,7 +240,8 @@ def schedule_xml(data: dict) -> bytes:
                 ET.SubElement(ev, "links")
                 ET.SubElement(ev, "attachments")
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document
 
 
 # --------------------------------------------------------------------------- import drafts
@@ -265,10 +267,10 @@ class ProgrammeDraft:
 
     format: str
     rooms: dict[str, int | None] = field(default_factory=dict)
-    speakers: dict[str, dict] = field(default_factory=dict)
+    speakers: dict[str, dict[str, str]] = field(default_factory=dict)
     sessions: list[SessionDraft] = field(default_factory=list)
-    errors: list[dict] = field(default_factory=list)
-    warnings: list[dict] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
     new_rooms: list[str] = field(default_factory=list)
     new_speakers: list[str] = field(default_factory=list)
 
@@ -291,7 +293,7 @@ def _kind(raw: str) -> str:
     return "other"
 
 
-def _load_json(raw: bytes | str) -> object:
+def _load_json(raw: bytes | str) -> Any:
     if isinstance(raw, str):
         raw = raw.encode()
     if len(raw) > MAX_BYTES:
@@ -308,7 +310,7 @@ def _load_json(raw: bytes | str) -> object:
             f"{exc.msg})", [{"item": f"line {exc.lineno}", "message": exc.msg}]) from None
 
 
-def _moment(value, tz: ZoneInfo) -> datetime:
+def _moment(value: object, tz: ZoneInfo) -> datetime:
     if not isinstance(value, str) or not value:
         raise ValueError("is missing")
     moment = datetime.fromisoformat(value)
@@ -317,7 +319,7 @@ def _moment(value, tz: ZoneInfo) -> datetime:
     return moment
 
 
-def _duration(value) -> timedelta:
+def _duration(value: object) -> timedelta:
     match = re.fullmatch(r"(\d{1,3}):(\d{2})(?::(\d{2}))?", str(value or "").strip())
     if not match:
         raise ValueError(f"duration {value!r} is not like 01:30")
