@@ -35,13 +35,17 @@ import random
 import sys
 import time
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["CafeInputError", "allocate", "check", "main", "score", "validate"]
 
 DEFAULT_TIME_LIMIT_S = 10.0
+
+#: ``names(kind, id)`` returns the text that messages show for an id; ``kind`` is "delegate" or
+#: "table". Without it, messages show the ids themselves (as the command line does).
+Names = Callable[[str, Any], str]
 
 
 class CafeInputError(ValueError):
@@ -58,7 +62,7 @@ class CafeInputError(ValueError):
 @dataclass
 class _Instance:
     rounds: int
-    table_ids: list[str]
+    table_ids: list[Any]
     capacity: list[int]
     step_free: list[bool]
     host: list[int]  # delegate index, or -1
@@ -87,17 +91,29 @@ def _show(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _is_id(value: Any) -> bool:
+    return (isinstance(value, str) and bool(value)) or _is_int(value)
+
+
+def _namers(names: Names | None) -> tuple[Callable[[Any], str], Callable[[Any], str]]:
+    """Return the (delegate, table) id formatters for messages."""
+    if names is None:
+        return _show, _show
+    return (lambda v: names("delegate", v)), (lambda v: names("table", v))
+
+
 def _count(k: int, noun: str) -> str:
     return f"{k} {noun}" if k == 1 else f"{k} {noun}s"
 
 
-def _parse(problem: Any) -> _Instance:
+def _parse(problem: Any, names: Names | None = None) -> _Instance:
     """Check ``problem`` and turn it into indexed arrays, or raise CafeInputError."""
     bad = CafeInputError
+    dn, tn = _namers(names)
     if not isinstance(problem, dict):
         raise bad("The input must be a JSON object with 'rounds', 'tables' and 'delegates'.",
                   "malformed")
-    rounds = problem.get("rounds")
+    rounds: Any = problem.get("rounds")
     if not _is_int(rounds) or rounds < 1:
         raise bad("'rounds' must be a whole number of at least 1.", "malformed")
 
@@ -114,54 +130,54 @@ def _parse(problem: Any) -> _Instance:
             raise bad(f"Delegate number {i} must be an object with a string 'id'.", "malformed")
         did = d["id"]
         if did in index:
-            raise bad(f"Delegate id {_show(did)} appears more than once.", "duplicate_id")
+            raise bad(f"Delegate id {dn(did)} appears more than once.", "duplicate_id")
         index[did] = len(delegate_ids)
         delegate_ids.append(did)
         name = d.get("organisation")
         if name is not None and not isinstance(name, str):
-            raise bad(f"Delegate {_show(did)} has an 'organisation' that is not text.", "malformed")
+            raise bad(f"Delegate {dn(did)} has an 'organisation' that is not text.", "malformed")
         org.append(org_index.setdefault(name, len(org_index)) if name else -1)
         sf = d.get("needs_step_free", False)
         if not isinstance(sf, bool):
-            raise bad(f"Delegate {_show(did)} has a 'needs_step_free' that is not true or false.",
+            raise bad(f"Delegate {dn(did)} has a 'needs_step_free' that is not true or false.",
                       "malformed")
         needs_sf.append(sf)
 
     tables = problem.get("tables")
     if not isinstance(tables, list) or not tables:
         raise bad("'tables' must be a non-empty list of tables.", "malformed")
-    table_ids: list[str] = []
-    tindex: dict[str, int] = {}
+    table_ids: list[Any] = []
+    tindex: dict[Any, int] = {}
     capacity: list[int] = []
     step_free: list[bool] = []
     host: list[int] = []
-    hosted: dict[int, str] = {}
+    hosted: dict[int, Any] = {}
     for i, tab in enumerate(tables, 1):
-        if not isinstance(tab, dict) or not isinstance(tab.get("id"), str) or not tab["id"]:
+        if not isinstance(tab, dict) or not _is_id(tab.get("id")):
             raise bad(f"Table number {i} must be an object with a string 'id'.", "malformed")
         tid = tab["id"]
         if tid in tindex:
-            raise bad(f"Table id {tid} appears more than once.", "duplicate_id")
-        cap = tab.get("capacity")
+            raise bad(f"Table id {tn(tid)} appears more than once.", "duplicate_id")
+        cap: Any = tab.get("capacity")
         if not _is_int(cap) or cap < 1:
-            raise bad(f"Table {tid} needs a 'capacity' that is a whole number of at least 1.",
+            raise bad(f"Table {tn(tid)} needs a 'capacity' that is a whole number of at least 1.",
                       "malformed")
         sf = tab.get("step_free", False)
         if not isinstance(sf, bool):
-            raise bad(f"Table {tid} has a 'step_free' that is not true or false.", "malformed")
+            raise bad(f"Table {tn(tid)} has a 'step_free' that is not true or false.", "malformed")
         h = tab.get("host")
         hi = -1
         if h is not None:
             if not isinstance(h, str | int) or isinstance(h, bool) or h not in index:
-                raise bad(f"Table {tid} has host {_show(h)}, who is not a known delegate.",
+                raise bad(f"Table {tn(tid)} has host {dn(h)}, who is not a known delegate.",
                           "unknown_host")
             hi = index[h]
             if hi in hosted:
-                raise bad(f"Delegate {_show(h)} cannot host two tables ({hosted[hi]} and {tid}).",
+                raise bad(f"Delegate {dn(h)} cannot host two tables ({tn(hosted[hi])} and {tn(tid)}).",
                           "host_twice")
             hosted[hi] = tid
             if needs_sf[hi] and not sf:
-                raise bad(f"Host {_show(h)} needs step-free access but table {tid} is not "
+                raise bad(f"Host {dn(h)} needs step-free access but table {tn(tid)} is not "
                           "step-free.", "step_free_conflict")
         tindex[tid] = len(table_ids)
         table_ids.append(tid)
@@ -187,7 +203,7 @@ def _parse(problem: Any) -> _Instance:
             raise bad(f"'absent' for round {r} must be a list of delegate ids.", "malformed")
         for did in ids:
             if not isinstance(did, str | int) or isinstance(did, bool) or did not in index:
-                raise bad(f"'absent' for round {r} names {_show(did)}, who is not a known "
+                raise bad(f"'absent' for round {r} names {dn(did)}, who is not a known "
                           "delegate.", "unknown_delegate")
             present[r - 1][index[did]] = False
 
@@ -207,25 +223,25 @@ def _parse(problem: Any) -> _Instance:
         if not _is_int(r) or not 1 <= r <= rounds:
             raise bad(f"Fixed seat number {i} has round {_show(r)}, but rounds run from 1 to "
                       f"{rounds}.", "unknown_round")
-        if not isinstance(tid, str) or tid not in tindex:
-            raise bad(f"Fixed seat number {i} names table {_show(tid)}, which is not a known "
+        if not _is_id(tid) or tid not in tindex:
+            raise bad(f"Fixed seat number {i} names table {tn(tid)}, which is not a known "
                       "table.", "unknown_table")
         if not isinstance(did, str | int) or isinstance(did, bool) or did not in index:
-            raise bad(f"Fixed seat number {i} names {_show(did)}, who is not a known delegate.",
+            raise bad(f"Fixed seat number {i} names {dn(did)}, who is not a known delegate.",
                       "unknown_delegate")
         p, t = index[did], tindex[tid]
         if not present[r - 1][p]:
-            raise bad(f"Delegate {_show(did)} has a fixed seat in round {r} but is listed as "
+            raise bad(f"Delegate {dn(did)} has a fixed seat in round {r} but is listed as "
                       "absent then.", "fixed_conflict")
         if host[t] != p and p in hosted:
-            raise bad(f"Host {_show(did)} of table {hosted[p]} cannot have a fixed seat at "
-                      f"table {tid} in round {r}.", "fixed_conflict")
+            raise bad(f"Host {dn(did)} of table {tn(hosted[p])} cannot have a fixed seat at "
+                      f"table {tn(tid)} in round {r}.", "fixed_conflict")
         old = pinned[r - 1].get(p)
         if old is not None and old != t:
-            raise bad(f"Delegate {_show(did)} is fixed to two tables in round {r} "
-                      f"({table_ids[old]} and {tid}).", "fixed_conflict")
+            raise bad(f"Delegate {dn(did)} is fixed to two tables in round {r} "
+                      f"({tn(table_ids[old])} and {tn(tid)}).", "fixed_conflict")
         if needs_sf[p] and not step_free[t]:
-            raise bad(f"Delegate {_show(did)} needs step-free access but is fixed to table {tid} "
+            raise bad(f"Delegate {dn(did)} needs step-free access but is fixed to table {tn(tid)} "
                       f"in round {r}, which is not step-free.", "step_free_conflict")
         pinned[r - 1][p] = t
 
@@ -235,7 +251,7 @@ def _parse(problem: Any) -> _Instance:
             count[t] += 1
         for t in range(nt):
             if count[t] > capacity[t]:
-                raise bad(f"Table {table_ids[t]} has {count[t]} fixed seats in round {r + 1} "
+                raise bad(f"Table {tn(table_ids[t])} has {count[t]} fixed seats in round {r + 1} "
                           f"(counting its host) but capacity {capacity[t]}.",
                           "fixed_over_capacity")
         n_present = sum(present[r])
@@ -265,9 +281,9 @@ def _parse(problem: Any) -> _Instance:
                      present, pinned, seed, float(limit))
 
 
-def validate(problem: Any) -> None:
+def validate(problem: Any, *, names: Names | None = None) -> None:
     """Raise CafeInputError with one plain sentence if ``problem`` cannot be allocated."""
-    _parse(problem)
+    _parse(problem, names)
 
 
 # --------------------------------------------------------------------------- scoring
@@ -369,8 +385,10 @@ def _stats(inst: _Instance, seats: list[list[int]]) -> dict[str, int]:
     }
 
 
-def _plan_to_seats(inst: _Instance, rounds: Any) -> tuple[list[list[int]], list[str]]:
+def _plan_to_seats(inst: _Instance, rounds: Any,
+                   names: Names | None = None) -> tuple[list[list[int]], list[str]]:
     """Map an output-shaped plan onto ``seats[r][p]``, collecting what cannot be mapped."""
+    dn, tn = _namers(names)
     problems: list[str] = []
     seats = [[-1] * inst.n for _ in range(inst.rounds)]
     if not isinstance(rounds, list):
@@ -385,36 +403,37 @@ def _plan_to_seats(inst: _Instance, rounds: Any) -> tuple[list[list[int]], list[
             continue
         for tid, people in plan.items():
             if tid not in tindex:
-                problems.append(f"Round {r + 1} uses unknown table {_show(tid)}.")
+                problems.append(f"Round {r + 1} uses unknown table {tn(tid)}.")
                 continue
             if not isinstance(people, list):
-                problems.append(f"Round {r + 1} table {tid} is not a list of delegates.")
+                problems.append(f"Round {r + 1} table {tn(tid)} is not a list of delegates.")
                 continue
             for did in people:
                 p = index.get(did) if isinstance(did, str | int) else None
                 if p is None:
-                    problems.append(f"Round {r + 1} seats unknown delegate {_show(did)}.")
+                    problems.append(f"Round {r + 1} seats unknown delegate {dn(did)}.")
                 elif seats[r][p] >= 0:
-                    problems.append(f"Round {r + 1} seats {_show(did)} twice.")
+                    problems.append(f"Round {r + 1} seats {dn(did)} twice.")
                 else:
                     seats[r][p] = tindex[tid]
     return seats, problems
 
 
-def score(problem: dict[str, Any], rounds: Any) -> dict[str, int]:
+def score(problem: dict[str, Any], rounds: Any, *, names: Names | None = None) -> dict[str, int]:
     """Return the stats of any plan for ``problem`` (``rounds`` as in allocate's output)."""
-    inst = _parse(problem)
-    seats, problems = _plan_to_seats(inst, rounds)
+    inst = _parse(problem, names)
+    seats, problems = _plan_to_seats(inst, rounds, names)
     if problems:
         raise CafeInputError(problems[0], "invalid_plan")
     return _stats(inst, seats)
 
 
-def check(problem: dict[str, Any], rounds: Any) -> list[str]:
+def check(problem: dict[str, Any], rounds: Any, *, names: Names | None = None) -> list[str]:
     """Return every hard rule ``rounds`` breaks for ``problem``; empty means valid."""
-    inst = _parse(problem)
-    seats, problems = _plan_to_seats(inst, rounds)
+    inst = _parse(problem, names)
+    seats, problems = _plan_to_seats(inst, rounds, names)
     name = inst.delegate_ids
+    dn, tn = _namers(names)
     for r in range(inst.rounds):
         size = [0] * inst.t
         for p in range(inst.n):
@@ -422,20 +441,20 @@ def check(problem: dict[str, Any], rounds: Any) -> list[str]:
             if t >= 0:
                 size[t] += 1
             if inst.present[r][p] and t < 0:
-                problems.append(f"Round {r + 1}: {_show(name[p])} is present but not seated.")
+                problems.append(f"Round {r + 1}: {dn(name[p])} is present but not seated.")
             if not inst.present[r][p] and t >= 0:
-                problems.append(f"Round {r + 1}: {_show(name[p])} is absent but seated.")
+                problems.append(f"Round {r + 1}: {dn(name[p])} is absent but seated.")
             if t >= 0 and inst.needs_sf[p] and not inst.step_free[t]:
-                problems.append(f"Round {r + 1}: {_show(name[p])} needs step-free access but "
-                                f"sits at {inst.table_ids[t]}.")
+                problems.append(f"Round {r + 1}: {dn(name[p])} needs step-free access but "
+                                f"sits at {tn(inst.table_ids[t])}.")
             want = inst.pinned[r].get(p)
             if want is not None and t != want:
                 role = "hosts" if inst.host[want] == p else "is fixed to"
-                problems.append(f"Round {r + 1}: {_show(name[p])} {role} {inst.table_ids[want]} "
+                problems.append(f"Round {r + 1}: {dn(name[p])} {role} {tn(inst.table_ids[want])} "
                                 "but is not seated there.")
         for t in range(inst.t):
             if size[t] > inst.capacity[t]:
-                problems.append(f"Round {r + 1}: table {inst.table_ids[t]} seats {size[t]}, "
+                problems.append(f"Round {r + 1}: table {tn(inst.table_ids[t])} seats {size[t]}, "
                                 f"over its capacity {inst.capacity[t]}.")
     return problems
 
@@ -945,29 +964,30 @@ def _solve(inst: _Instance, rng: random.Random, deadline: float) -> list[list[in
 
 
 def allocate(problem: dict[str, Any], *, rng: random.Random | None = None,
-             time_limit_s: float | None = None) -> dict[str, Any]:
+             time_limit_s: float | None = None, names: Names | None = None) -> dict[str, Any]:
     """Allocate every present delegate to one table per round; return rounds and stats.
 
     ``rng`` defaults to ``random.Random(problem["seed"])`` (seed 0 if absent) and
     ``time_limit_s`` to the problem's ``time_limit_s`` (10 s if absent); the
-    search stops sooner once the plan is provably optimal. Raises CafeInputError.
+    search stops sooner once the plan is provably optimal. Ids may be strings or integers and
+    come back as given; ``names`` words the messages of CafeInputError.
     """
     started = time.monotonic()
-    inst = _parse(problem)
+    inst = _parse(problem, names)
     if rng is None:
         rng = random.Random(inst.seed)
     limit = inst.time_limit_s if time_limit_s is None else time_limit_s
     seats = _solve(inst, rng, started + limit)
-    rounds: list[dict[str, list[Any]]] = []
+    rounds: list[dict[Any, list[Any]]] = []
     for r in range(inst.rounds):
         groups: list[list[int]] = [[] for _ in range(inst.t)]
         for p, t in enumerate(seats[r]):
             if t >= 0:
                 groups[t].append(p)
-        plan: dict[str, list[Any]] = {}
+        plan: dict[Any, list[Any]] = {}
         for t, g in enumerate(groups):
             h = inst.host[t]
-            g.sort(key=lambda p, h=h: (p != h, p))
+            g.sort(key=lambda p, h=h: (p != h, p))  # type: ignore[misc]
             plan[inst.table_ids[t]] = [inst.delegate_ids[p] for p in g]
         rounds.append(plan)
     stats: dict[str, Any] = dict(_stats(inst, seats))

@@ -11,53 +11,27 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     ForeignKey,
-    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from carousels.rounds.models import PLAN_STATUSES, PlanMixin, RoundMixin  # noqa: F401
 from events.conference.models import Delegate, Session
 from events.extensions import db
 from events.types import UTCDateTime, utcnow
 
-PLAN_STATUSES = ("draft", "published", "superseded")
 ABSENCE_REASONS = ("left", "late", "absent")
 
 
-def engine_delegate_id(delegate_id: int) -> str:
-    """Return the allocation engine's id for a delegate row id ("d123")."""
-    return f"d{delegate_id}"
-
-
-def engine_table_id(number: int) -> str:
-    """Return the allocation engine's id for a table number ("T7")."""
-    return f"T{number}"
-
-
-class CafeRound(db.Model):
-    """One timed round of a World Cafe session."""
+class CafeRound(RoundMixin, db.Model):
+    """One timed round of a World Cafe session; started rounds are never re-planned."""
 
     __tablename__ = "cafe_rounds"
-    __table_args__ = (UniqueConstraint("session_id", "number"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
-                                            index=True)
-    #: 1-based position within the session.
-    number: Mapped[int] = mapped_column(Integer)
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    #: When an organiser pressed "Start round"; started rounds are never re-planned.
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    session: Mapped[Session] = relationship()
 
 
 class CafeTable(db.Model):
@@ -69,7 +43,7 @@ class CafeTable(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
                                             index=True)
-    #: Table number on the floor (engine id "T<number>").
+    #: Table number on the floor.
     number: Mapped[int] = mapped_column(Integer)
     #: Optional name shown instead of "Table <number>", e.g. "Window table".
     label: Mapped[str] = mapped_column(String(60), default="")
@@ -91,38 +65,16 @@ class CafeTable(db.Model):
         return self.label or f"Table {self.number}"
 
     @property
-    def engine_id(self) -> str:
-        """Return the allocation engine's id for this table."""
-        return engine_table_id(self.number)
+    def engine_id(self) -> int:
+        """Return the allocation engine's id for this table: its row id."""
+        return self.id
 
 
-class CafePlan(db.Model):
-    """One version of a session's table plan: a draft, the published one, or history."""
+class CafePlan(PlanMixin, db.Model):
+    """One version of a session's table plan (stats: repeat_pairs, same_org_pairs, …)."""
 
     __tablename__ = "cafe_plans"
-    __table_args__ = (
-        UniqueConstraint("session_id", "version"),
-        # At most one published plan per session, even with two organisers publishing at once.
-        Index("uq_cafe_plans_published_session", "session_id", unique=True,
-              sqlite_where=text("status = 'published'"),
-              postgresql_where=text("status = 'published'")),
-    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
-                                            index=True)
-    #: 1, 2, 3 … per session; never reused.
-    version: Mapped[int] = mapped_column(Integer)
-    #: "draft", "published" (at most one per session) or "superseded" (published before).
-    status: Mapped[str] = mapped_column(String(12), default="draft")
-    #: How the plan came about, e.g. "Allocated", "Moved Jane Doe", "Re-planned from round 3".
-    note: Mapped[str] = mapped_column(String(300), default="")
-    #: The engine's stats (repeat_pairs, same_org_pairs, same_org_lower_bound, …).
-    stats: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    session: Mapped[Session] = relationship()
     seats: Mapped[list[CafeSeat]] = relationship(
         back_populates="plan", cascade="all, delete-orphan", passive_deletes=True
     )

@@ -2,20 +2,19 @@
 
 Services own the transaction, raise ``ConvenorError`` with a code, and send signals only
 after a successful commit. The table plan itself comes from the pure engine
-``carousels.cafe``; delegates are known to it as "d<id>" and tables as "T<number>".
+``carousels.cafe.engine``, which knows delegates and tables by their row ids. The versioned
+plan lifecycle (publish, moves, start) is the one in ``carousels.rounds.services``.
 """
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 
 from carousels.cafe import engine as cafe
 from carousels.cafe.models import (
@@ -25,14 +24,13 @@ from carousels.cafe.models import (
     CafeRound,
     CafeSeat,
     CafeTable,
-    engine_delegate_id,
 )
-from events import signals
+from carousels.rounds import services as rounds_services
+from carousels.rounds.services import active_delegates  # noqa: F401  (part of this API)
 from events.conference.models import Conference, Delegate, Session
 from events.conference.services import Fields
 from events.errors import ConvenorError
 from events.extensions import db
-from events.types import utcnow
 
 DEFAULT_TIME_LIMIT_S = 5.0
 MAX_TABLES = 500
@@ -47,23 +45,17 @@ ORG_COLOURS = 12
 
 def cafe_sessions(conference: Conference) -> list[Session]:
     """Return the conference's World Cafe sessions in time order."""
-    return list(db.session.scalars(
-        select(Session).where(Session.conference_id == conference.id,
-                              Session.kind == "world_cafe").order_by(Session.starts_at, Session.id)))
+    return rounds_services.sessions(FORMAT, conference)
 
 
 def get_cafe_session(conference: Conference, session_id: int) -> Session:
     """Return one of the conference's World Cafe sessions or raise ``not_found``."""
-    session = db.session.get(Session, session_id)
-    if session is None or session.conference_id != conference.id or session.kind != "world_cafe":
-        raise ConvenorError("not_found", f"no World Cafe session {session_id} in this conference")
-    return session
+    return rounds_services.get_session(FORMAT, conference, session_id)
 
 
 def get_rounds(session: Session) -> list[CafeRound]:
     """Return the session's rounds in order."""
-    return list(db.session.scalars(
-        select(CafeRound).where(CafeRound.session_id == session.id).order_by(CafeRound.number)))
+    return rounds_services.get_rounds(FORMAT, session)
 
 
 def get_tables(session: Session) -> list[CafeTable]:
@@ -82,37 +74,22 @@ def get_table(session: Session, table_id: int) -> CafeTable:
 
 def get_plans(session: Session) -> list[CafePlan]:
     """Return every plan version of the session, newest first."""
-    return list(db.session.scalars(
-        select(CafePlan).where(CafePlan.session_id == session.id)
-        .order_by(CafePlan.version.desc())))
+    return rounds_services.get_plans(FORMAT, session)
 
 
 def latest_plan(session: Session) -> CafePlan | None:
     """Return the newest plan version (draft or published), if any."""
-    return db.session.scalar(select(CafePlan).where(CafePlan.session_id == session.id)
-                             .order_by(CafePlan.version.desc()).limit(1))
+    return rounds_services.latest_plan(FORMAT, session)
 
 
 def published_plan(session: Session) -> CafePlan | None:
     """Return the published plan, if any."""
-    return db.session.scalar(select(CafePlan).where(CafePlan.session_id == session.id,
-                                                    CafePlan.status == "published"))
+    return rounds_services.published_plan(FORMAT, session)
 
 
 def get_plan(session: Session, version: int) -> CafePlan:
     """Return one plan version or raise ``not_found``."""
-    plan = db.session.scalar(select(CafePlan).where(CafePlan.session_id == session.id,
-                                                    CafePlan.version == version))
-    if plan is None:
-        raise ConvenorError("not_found", f"there is no plan version {version}")
-    return plan
-
-
-def active_delegates(conference: Conference) -> list[Delegate]:
-    """Return the conference's active delegates by name."""
-    return list(db.session.scalars(
-        select(Delegate).where(Delegate.conference_id == conference.id,
-                               Delegate.status == "active").order_by(Delegate.name, Delegate.id)))
+    return rounds_services.get_plan(FORMAT, session, version)
 
 
 def get_absences(session: Session) -> list[CafeAbsence]:
@@ -132,34 +109,9 @@ def org_colour(organisation: str) -> int:
 # --------------------------------------------------------------------------- setup
 
 
-def _round_times(fields: Fields, session: Session) -> tuple[datetime | None, datetime | None]:
-    conference = session.conference
-    starts = fields.moment("starts_at", conference)
-    ends = fields.moment("ends_at", conference)
-    if starts and ends and ends <= starts:
-        fields.error("ends_at", "must be after the start")
-    if starts and ends and (starts < session.starts_at or ends > session.ends_at):
-        local = conference.local
-        fields.error("starts_at", "must fall within the session "
-                     f"({local(session.starts_at):%H:%M}–{local(session.ends_at):%H:%M})")
-    return starts, ends
-
-
 def add_round(session: Session, data: dict) -> CafeRound:
     """Add a round after the existing ones (``starts_at``, ``ends_at``)."""
-    fields = Fields(data)
-    starts, ends = _round_times(fields, session)
-    existing = get_rounds(session)
-    if len(existing) >= MAX_ROUNDS:
-        fields.error("starts_at", f"a World Cafe has at most {MAX_ROUNDS} rounds")
-    if existing and starts and starts < existing[-1].ends_at:
-        fields.error("starts_at", "must not start before the previous round ends")
-    fields.raise_if_any("the round is not valid")
-    cafe_round = CafeRound(session_id=session.id, number=len(existing) + 1, starts_at=starts,
-                           ends_at=ends)
-    db.session.add(cafe_round)
-    db.session.commit()
-    return cafe_round
+    return rounds_services.add_round(FORMAT, session, data)
 
 
 def set_rounds(session: Session, data: dict) -> list[CafeRound]:
@@ -168,34 +120,9 @@ def set_rounds(session: Session, data: dict) -> list[CafeRound]:
     The first starts at ``starts_at`` (default: the session's start). Refused once a round
     has started.
     """
-    fields = Fields(data)
-    count = fields.integer("count", required=True, minimum=1)
-    minutes = fields.integer("minutes", required=True, minimum=1)
-    gap = fields.integer("gap", minimum=0) or 0
-    first = fields.moment("starts_at", session.conference) if data.get("starts_at") else \
-        session.starts_at
-    if count and count > MAX_ROUNDS:
-        fields.error("count", f"must be at most {MAX_ROUNDS}")
-    if count and minutes and first:
-        end = first + timedelta(minutes=count * minutes + (count - 1) * gap)
-        if first < session.starts_at or end > session.ends_at:
-            local = session.conference.local
-            fields.error("minutes", f"the rounds would run {local(first):%H:%M}–{local(end):%H:%M}"
-                         f", outside the session ({local(session.starts_at):%H:%M}–"
-                         f"{local(session.ends_at):%H:%M})")
-    if any(r.started_at for r in get_rounds(session)):
-        fields.error("count", "rounds have already started; mark absences and re-plan instead")
-    fields.raise_if_any("the rounds are not valid")
-    db.session.execute(delete(CafeRound).where(CafeRound.session_id == session.id))
-    made = []
-    start = first
-    for number in range(1, count + 1):
-        end = start + timedelta(minutes=minutes)
-        made.append(CafeRound(session_id=session.id, number=number, starts_at=start, ends_at=end))
-        start = end + timedelta(minutes=gap)
-    db.session.add_all(made)
-    db.session.commit()
-    return made
+    return rounds_services.set_rounds(
+        FORMAT, session, data,
+        started="rounds have already started; mark absences and re-plan instead")
 
 
 def _table_values(session: Session, data: dict, table: CafeTable | None) -> dict:
@@ -303,30 +230,36 @@ def delete_table(table: CafeTable) -> None:
 def plan_rounds(plan: CafePlan, tables: list[CafeTable], round_count: int) -> list[dict]:
     """Return ``plan`` in the engine's shape: per round, table id -> delegate ids (host first)."""
     by_id = {t.id: t for t in tables}
-    rounds: list[dict[str, list[str]]] = [{t.engine_id: [] for t in tables}
-                                          for _ in range(round_count)]
+    rounds: list[dict[int, list[int]]] = [{t.id: [] for t in tables} for _ in range(round_count)]
     for seat in sorted(plan.seats, key=lambda s: s.delegate_id):
         table = by_id.get(seat.table_id)
         if table is None or not 1 <= seat.round_number <= round_count:
             continue
-        people = rounds[seat.round_number - 1][table.engine_id]
-        did = engine_delegate_id(seat.delegate_id)
+        people = rounds[seat.round_number - 1][table.id]
         if table.host_id == seat.delegate_id:
-            people.insert(0, did)
+            people.insert(0, seat.delegate_id)
         else:
-            people.append(did)
+            people.append(seat.delegate_id)
     return rounds
 
 
 def build_problem(session: Session, *, base: CafePlan | None = None, from_round: int = 1,
                   time_limit_s: float | None = None, seed: int = 0) -> dict:
-    """Return the engine input for ``session`` from the database.
+    """Return the engine input for ``session`` from the database (delegate and table row ids).
 
     Delegates are the conference's active delegates, plus anyone seated in a kept round of
     ``base``; rounds before ``from_round`` are copied from ``base`` as ``fixed`` seats and
     everyone else is ``absent`` then. Marked absences and cancelled delegates are ``absent``
     in the rounds that are planned.
     """
+    return _problem(session, base=base, from_round=from_round, time_limit_s=time_limit_s,
+                    seed=seed)[0]
+
+
+def _problem(session: Session, *, base: CafePlan | None = None, from_round: int = 1,
+             time_limit_s: float | None = None,
+             seed: int = 0) -> tuple[dict, cafe.Names]:
+    """Return the engine input and the ``names`` that word the engine's messages."""
     conference = session.conference
     rounds = get_rounds(session)
     tables = get_tables(session)
@@ -343,12 +276,11 @@ def build_problem(session: Session, *, base: CafePlan | None = None, from_round:
     seated: dict[int, set[int]] = defaultdict(set)
     fixed = []
     for seat in sorted(kept, key=lambda s: (s.round_number, s.delegate_id)):
-        table = table_by_id.get(seat.table_id)
-        if table is None:
+        if seat.table_id not in table_by_id:
             continue
         seated[seat.round_number].add(seat.delegate_id)
-        fixed.append({"round": seat.round_number, "table": table.engine_id,
-                      "delegate": engine_delegate_id(seat.delegate_id)})
+        fixed.append({"round": seat.round_number, "table": seat.table_id,
+                      "delegate": seat.delegate_id})
     for r in range(1, min(from_round, len(rounds) + 1)):
         absent[r] = set(people) - seated[r]
     for absence in get_absences(session):
@@ -360,63 +292,51 @@ def build_problem(session: Session, *, base: CafePlan | None = None, from_round:
                 absent[r].add(d.id)
     limit = time_limit_s if time_limit_s is not None else float(
         current_app.config.get("CAFE_TIME_LIMIT_S", DEFAULT_TIME_LIMIT_S))
-    return {
+    problem = {
         "rounds": len(rounds),
-        "tables": [{"id": t.engine_id, "capacity": t.capacity, "step_free": t.step_free,
-                    **({"host": engine_delegate_id(t.host_id)} if t.host_id in people else {})}
+        "tables": [{"id": t.id, "capacity": t.capacity, "step_free": t.step_free,
+                    **({"host": t.host_id} if t.host_id in people else {})}
                    for t in tables],
-        "delegates": [{"id": engine_delegate_id(d.id), "organisation": d.organisation or None,
+        "delegates": [{"id": d.id, "organisation": d.organisation or None,
                        "needs_step_free": bool(d.needs_step_free)}
                       for d in sorted(people.values(), key=lambda d: d.id)],
         "fixed": fixed,
-        "absent": {str(r): sorted(engine_delegate_id(i) for i in ids)
-                   for r, ids in sorted(absent.items()) if ids},
+        "absent": {str(r): sorted(ids) for r, ids in sorted(absent.items()) if ids},
         "seed": seed,
         "time_limit_s": limit,
     }
+    delegate_name = rounds_services.names_of(people)
+
+    def names(kind: str, key: object) -> str:
+        if kind == "table":
+            table = table_by_id.get(key)  # type: ignore[call-overload]
+            return f"Table {table.number}" if table else str(key)
+        return delegate_name(key)  # type: ignore[arg-type]
+
+    return problem, names
 
 
 def _engine_error(exc: cafe.CafeInputError) -> ConvenorError:
-    return ConvenorError(getattr(exc, "code", "invalid_input"), _readable(str(exc)))
-
-
-def _readable(text: str) -> str:
-    """Replace engine ids ("d12", "T3") in an engine message with names."""
-    def name(match: re.Match) -> str:
-        token = match.group(0)
-        if token.startswith("d"):
-            delegate = db.session.get(Delegate, int(token[1:]))
-            return delegate.name if delegate else token
-        return f"Table {token[1:]}"
-
-    return re.sub(r"\b[dT]\d+\b", name, text)
+    return ConvenorError(getattr(exc, "code", "invalid_input"), str(exc))
 
 
 def _save_plan(session: Session, rounds: list[dict], stats: dict, note: str) -> CafePlan:
     """Add ``rounds`` (engine shape) as the next draft version; the caller commits."""
-    tables = {t.engine_id: t for t in get_tables(session)}
-    top = db.session.scalar(select(func.max(CafePlan.version))
-                            .where(CafePlan.session_id == session.id)) or 0
-    plan = CafePlan(session_id=session.id, version=top + 1, status="draft", note=note[:300],
-                    stats=dict(stats))
-    db.session.add(plan)
+    plan = rounds_services.new_plan(FORMAT, session, stats, note)
     for number, plan_round in enumerate(rounds, 1):
-        for table_key, people in plan_round.items():
-            for did in people:
-                plan.seats.append(CafeSeat(round_number=number, table_id=tables[table_key].id,
-                                           delegate_id=int(str(did)[1:])))
+        for table_id, people in plan_round.items():
+            for delegate_id in people:
+                plan.seats.append(CafeSeat(round_number=number, table_id=table_id,
+                                           delegate_id=delegate_id))
     return plan
 
 
 def first_open_round(session: Session) -> int:
     """Return the number of the first round that has not started (rounds + 1 if all have)."""
-    rounds = get_rounds(session)
-    for r in rounds:
-        if r.started_at is None:
-            return r.number
-    return len(rounds) + 1
+    return rounds_services.first_open_round(FORMAT, session)
 
 
+@rounds_services.rolls_back
 def allocate(session: Session, *, from_round: int | None = None,
              time_limit_s: float | None = None) -> CafePlan:
     """Compute a new draft plan; rounds before ``from_round`` stay as published.
@@ -435,56 +355,40 @@ def allocate(session: Session, *, from_round: int | None = None,
     if from_round > 1 and base is None:
         raise ConvenorError("no_plan", "there is no plan to keep the earlier rounds from")
     from_round = max(1, from_round)
-    version = (db.session.scalar(select(func.max(CafePlan.version))
-                                 .where(CafePlan.session_id == session.id)) or 0) + 1
-    problem = build_problem(session, base=base, from_round=from_round,
-                            time_limit_s=time_limit_s, seed=version)
+    version = rounds_services.next_version(FORMAT, session)
+    problem, names = _problem(session, base=base, from_round=from_round,
+                              time_limit_s=time_limit_s, seed=version)
     try:
-        result = cafe.allocate(problem)
+        result = cafe.allocate(problem, names=names)
     except cafe.CafeInputError as exc:
         raise _engine_error(exc) from None
     note = "Allocated" if from_round == 1 else f"Re-planned rounds {from_round}–{len(rounds)}"
     plan = _save_plan(session, result["rounds"], result["stats"], note)
-    _commit_plan()
+    rounds_services.commit_plan(FORMAT)
     return plan
-
-
-def _commit_plan() -> None:
-    """Commit a new plan version; two saved at once get ``conflict`` for the loser."""
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise ConvenorError("conflict", "another change to this table plan was saved at the "
-                            "same moment; reload the page and try again") from None
 
 
 # --------------------------------------------------------------------------- hand moves
 
 
-def _check_problem(session: Session, plan: CafePlan) -> dict:
+def _check_problem(session: Session, plan: CafePlan) -> tuple[dict, cafe.Names]:
     """Return the engine problem used to check and score ``plan``: started rounds as they are."""
-    return build_problem(session, base=plan, from_round=first_open_round(session),
-                         time_limit_s=1.0)
-
-
-def _preload_delegates(conference: Conference) -> None:
-    """Load every delegate once so seat.delegate and table.host need no query each."""
-    list(db.session.scalars(select(Delegate).where(Delegate.conference_id == conference.id)))
+    return _problem(session, base=plan, from_round=first_open_round(session), time_limit_s=1.0)
 
 
 def plan_problems(session: Session, plan: CafePlan) -> list[str]:
     """Return the hard rules ``plan`` breaks today (people left, tables changed …)."""
     try:
-        problem = _check_problem(session, plan)
+        problem, names = _check_problem(session, plan)
         rounds = plan_rounds(plan, get_tables(session), problem["rounds"])
-        return [_readable(p) for p in cafe.check(problem, rounds)]
+        return cafe.check(problem, rounds, names=names)
     except cafe.CafeInputError as exc:
-        return [_readable(str(exc))]
+        return [str(exc)]
     except ConvenorError as exc:
         return [exc.message]
 
 
+@rounds_services.rolls_back
 def move_delegate(session: Session, delegate_id: int, round_number: int,
                   table_id: int) -> CafePlan:
     """Seat a delegate at another table in one round of the newest plan; return that plan.
@@ -493,79 +397,55 @@ def move_delegate(session: Session, delegate_id: int, round_number: int,
     (``rule_broken``) if it breaks a hard rule the plan kept before (capacity, host,
     step-free access, absence), and refused (``round_started``) in a round that has started.
     """
-    plan = latest_plan(session)
-    if plan is None:
-        raise ConvenorError("no_plan", "run the allocation first")
-    rounds = get_rounds(session)
-    if not 1 <= round_number <= len(rounds):
-        raise ConvenorError("invalid", f"there is no round {round_number}",
-                            [{"field": "round_number", "message": "is not a round"}])
-    if rounds[round_number - 1].started_at is not None:
-        raise ConvenorError("round_started", f"round {round_number} has already started; "
-                            "its seats stay as they were",
-                            [{"field": "round_number", "message": "has already started"}])
+    plan, rounds, _ = rounds_services.open_round_for_move(
+        FORMAT, session, round_number, field="round_number",
+        started=lambda r: ConvenorError(
+            "round_started", f"round {r.number} has already started; its seats stay as they were",
+            [{"field": "round_number", "message": "has already started"}]))
     table = get_table(session, table_id)
-    delegate = db.session.get(Delegate, delegate_id)
-    if delegate is None or delegate.conference_id != session.conference_id:
-        raise ConvenorError("not_found", f"no delegate {delegate_id} in this conference",
-                            [{"field": "delegate_id", "message": "is not a delegate"}])
+    delegate = rounds_services.get_delegate(session.conference_id, delegate_id)
     tables = get_tables(session)
-    problem = _check_problem(session, plan)
+    problem, names = _check_problem(session, plan)
     before = plan_rounds(plan, tables, len(rounds))
     after = [{k: list(v) for k, v in r.items()} for r in before]
-    did = engine_delegate_id(delegate.id)
     current = None
     for key, people in after[round_number - 1].items():
-        if did in people:
+        if delegate.id in people:
             current = key
-            people.remove(did)
-    if current == table.engine_id:
+            people.remove(delegate.id)
+    if current == table.id:
         raise ConvenorError("invalid", f"{delegate.name} already sits at {table.name} in round "
                             f"{round_number}", [{"field": "table_id", "message": "is their table"}])
-    after[round_number - 1][table.engine_id].append(did)
+    after[round_number - 1][table.id].append(delegate.id)
     try:
-        old = set(cafe.check(problem, before))
-        new = [p for p in cafe.check(problem, after) if p not in old]
-        stats = cafe.score(problem, after)
+        old = set(cafe.check(problem, before, names=names))
+        new = [p for p in cafe.check(problem, after, names=names) if p not in old]
+        stats = cafe.score(problem, after, names=names)
     except cafe.CafeInputError as exc:
         raise _engine_error(exc) from None
     if new:
-        raise ConvenorError("rule_broken", _readable(new[0]),
-                            [{"field": "table_id", "message": _readable(p)} for p in new])
-    where = f"{table.name} in round {round_number}"
-    note = f"Moved {delegate.name} to {where}"
-    if plan.status == "draft":
-        seat = next((s for s in plan.seats if s.round_number == round_number
-                     and s.delegate_id == delegate.id), None)
+        raise ConvenorError("rule_broken", new[0],
+                            [{"field": "table_id", "message": p} for p in new])
+
+    def place(seat: CafeSeat | None) -> CafeSeat:
         if seat is None:
-            plan.seats.append(CafeSeat(round_number=round_number, table_id=table.id,
-                                       delegate_id=delegate.id))
-        else:
-            seat.table_id = table.id
-        plan.stats = dict(stats)
-        plan.note = (f"{plan.note}; {note}" if plan.note else note)[-300:]
-    else:
-        plan = _save_plan(session, after, stats, f"From version {plan.version}: {note}")
-    _commit_plan()
-    return plan
+            return CafeSeat(round_number=round_number, table_id=table.id, delegate_id=delegate.id)
+        seat.table_id = table.id
+        return seat
+
+    return rounds_services.record_move(
+        FORMAT, session, plan, stats=stats, place=place,
+        match=lambda s: s.round_number == round_number and s.delegate_id == delegate.id,
+        note=f"Moved {delegate.name} to {table.name} in round {round_number}",
+        save=lambda note: _save_plan(session, after, stats, note))
 
 
 # --------------------------------------------------------------------------- publishing
 
 
-def seat_details(session: Session, plan: CafePlan,
-                 delegate_id: int | None = None) -> dict[int, list[dict]]:
-    """Return each seated delegate's seats in ``plan``: round, table, question, host, room, times.
-
-    With ``delegate_id``, only that delegate's seats are loaded (for their own page).
-    """
+def _describe_seats(session: Session, plan: CafePlan,
+                    seats: list[CafeSeat]) -> dict[int, list[dict]]:
     conference = session.conference
-    if delegate_id is None:
-        _preload_delegates(conference)
-        seats = list(plan.seats)
-    else:
-        seats = list(db.session.scalars(select(CafeSeat).where(
-            CafeSeat.plan_id == plan.id, CafeSeat.delegate_id == delegate_id)))
     rounds = {r.number: r for r in get_rounds(session)}
     tables = {t.id: t for t in get_tables(session)}
     room = session.room.name if session.room else ""
@@ -588,40 +468,22 @@ def seat_details(session: Session, plan: CafePlan,
     return dict(out)
 
 
-def publish(session: Session, version: int | None = None, *, now: datetime | None = None) -> CafePlan:
-    """Publish a plan version (default: the newest) in one transaction; return it.
+def seat_details(session: Session, plan: CafePlan,
+                 delegate_id: int | None = None) -> dict[int, list[dict]]:
+    """Return each seated delegate's seats in ``plan``: round, table, question, host, room, times.
 
-    The previously published version becomes "superseded" in the same commit, so a failure
-    leaves it published. A plan that breaks a hard rule (``rule_broken``) is refused.
-    Publishing the version that is already published changes nothing and sends nothing.
-    Sends ``allocation_published`` after the commit.
+    With ``delegate_id``, only that delegate's seats are loaded (for their own page).
     """
-    plan = get_plan(session, version) if version is not None else latest_plan(session)
-    if plan is None:
-        raise ConvenorError("no_plan", "run the allocation first")
-    if plan.status == "published":
-        return plan  # a repeated publish (double click, retry) returns the first result
-    try:
-        previous = published_plan(session)
-        if previous is not None:
-            previous.status = "superseded"
-            db.session.flush()
-        plan.status = "published"
-        plan.published_at = now or utcnow()
-        db.session.flush()
-        problems = plan_problems(session, plan)
-        if problems:
-            raise ConvenorError("rule_broken", "this plan cannot be published: " + problems[0],
-                                [{"message": p} for p in problems])
-        per_delegate = seat_details(session, plan)
-        session.conference.version += 1
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    signals.allocation_published.send(session.conference, kind="cafe", session=session,
-                                      version=plan.version, per_delegate=per_delegate)
-    return plan
+    return rounds_services.seat_details(FORMAT, session, plan, delegate_id)
+
+
+def publish(session: Session, version: int | None = None, *,
+            now: datetime | None = None) -> CafePlan:
+    """Publish a plan version (default: the newest) atomically; see ``rounds.services.publish``.
+
+    Sends ``allocation_published`` (kind "cafe") after the commit.
+    """
+    return rounds_services.publish(FORMAT, session, version, now=now)
 
 
 # --------------------------------------------------------------------------- during the event
@@ -674,35 +536,14 @@ def clear_absences(session: Session, delegate_id: int) -> None:
     db.session.commit()
 
 
+
 def start_round(session: Session, number: int, *, now: datetime | None = None) -> dict:
     """Mark round ``number`` started and tell every seated delegate where to go.
 
     Needs a published plan. Sends ``round_starting`` (kind "cafe") with, per delegate id,
     their table, host, question and room. Returns a summary dict.
     """
-    if session.kind != "world_cafe":
-        raise ConvenorError("not_found", "this session is not a World Cafe")
-    rounds = get_rounds(session)
-    if not 1 <= number <= len(rounds):
-        raise ConvenorError("not_found", f"there is no round {number}")
-    plan = published_plan(session)
-    if plan is None:
-        raise ConvenorError("no_plan", "publish a table plan before starting a round")
-    cafe_round = rounds[number - 1]
-    if cafe_round.started_at is None:
-        cafe_round.started_at = now or utcnow()
-    db.session.commit()
-    per_delegate = {}
-    for delegate_id, seats in seat_details(session, plan).items():
-        for seat in seats:
-            if seat["round"] == number:
-                per_delegate[delegate_id] = {k: seat[k] for k in
-                                             ("table", "room", "host", "question", "round")}
-    signals.round_starting.send(session.conference, kind="cafe", session=session, number=number,
-                                per_delegate=per_delegate)
-    return {"kind": "cafe", "session_id": session.id, "number": number,
-            "started_at": cafe_round.started_at.isoformat(), "plan_version": plan.version,
-            "delegates": len(per_delegate)}
+    return rounds_services.start_round(FORMAT, session, number, now=now)
 
 
 # --------------------------------------------------------------------------- reading
@@ -710,14 +551,10 @@ def start_round(session: Session, number: int, *, now: datetime | None = None) -
 
 def delegate_tables(delegate: Delegate) -> list[dict]:
     """Return the delegate's seats in every published World Cafe plan, in time order."""
-    out = []
-    for session in cafe_sessions(delegate.conference):
-        plan = published_plan(session)
-        if plan is None:
-            continue
-        for seat in seat_details(session, plan, delegate.id).get(delegate.id, []):
-            out.append({"session_id": session.id, "session": session.title,
-                        "plan_version": plan.version, **seat})
+    out = [{"session_id": session.id, "session": session.title, "plan_version": plan.version,
+            **seat}
+           for session, plan, seats in rounds_services.published_seats(FORMAT, delegate)
+           for seat in seats]
     return sorted(out, key=lambda s: (s["starts_at"], s["session_id"]))
 
 
@@ -727,7 +564,7 @@ def floor_plan(session: Session, plan: CafePlan) -> list[dict]:
     Each card has the table, its people (name, organisation, colour, host, met-before and
     same-organisation marks), and counts of repeated meetings and colleague pairs.
     """
-    _preload_delegates(session.conference)
+    rounds_services.preload_delegates(session.conference)
     tables = get_tables(session)
     rounds = get_rounds(session)
     by_round: dict[int, dict[int, list[Delegate]]] = defaultdict(lambda: defaultdict(list))
@@ -767,3 +604,11 @@ def floor_plan(session: Session, plan: CafePlan) -> list[dict]:
         out.append({"round": cafe_round, "tables": cards,
                     "seated": sum(c["count"] for c in cards)})
     return out
+
+
+FORMAT = rounds_services.Format(
+    session_kind="world_cafe", kind="cafe", title="World Cafe", noun="round",
+    round_model=CafeRound, plan_model=CafePlan, seat_model=CafeSeat, seat_round_key="round",
+    start_fields=("table", "room", "host", "question", "round"),
+    describe_seats=_describe_seats, plan_problems=plan_problems, max_rounds=MAX_ROUNDS,
+)

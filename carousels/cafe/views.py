@@ -344,7 +344,6 @@ def allocate(conference: Conference, session_id: int):
     try:
         plan = cs.allocate(session, from_round=from_round)
     except ConvenorError as exc:
-        db_rollback()
         flash(exc.message, "error")
         return _plan_page(conference, session, 422)
     stats = plan.stats
@@ -352,13 +351,6 @@ def allocate(conference: Conference, session_id: int):
           f"repeated meetings and {stats.get('same_org_pairs', 0)} same-organisation pairs, in "
           f"{stats.get('seconds', 0)} s. Check it, then publish.", "success")
     return _back(conference, session)
-
-
-def db_rollback() -> None:
-    """Drop a failed transaction before rendering."""
-    from events.extensions import db
-
-    db.session.rollback()
 
 
 @bp.route("/<int:session_id>/move", methods=["POST"])
@@ -439,7 +431,6 @@ def start_round(conference: Conference, session_id: int, number: int):
     try:
         result = cs.start_round(session, number)
     except ConvenorError as exc:
-        db_rollback()
         flash(exc.message, "error")
     else:
         flash(f"Round {number} started: {result['delegates']} delegates were told their table.",

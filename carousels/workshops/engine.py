@@ -49,7 +49,7 @@ import math
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -70,6 +70,10 @@ DEFAULT_TIME_LIMIT_S = 60.0
 _FILL_STEPS = 8
 
 UNRANKED = "unranked"
+
+#: ``names(kind, id)`` returns the text that messages show for an id; ``kind`` is "delegate",
+#: "slot" or "workshop". Without it, messages show the ids in quotes (as the command line does).
+Names = Callable[[str, Any], str]
 
 
 class RotationError(Exception):
@@ -99,19 +103,24 @@ class RotationTimeout(RotationError, RuntimeError):
 class _Problem:
     """Hold a validated problem with everything turned into indices."""
 
-    slots: list[str]
-    workshops: list[str]
+    slots: list[Any]
+    workshops: list[Any]
     capacity: list[int]
     runs: list[frozenset[int]]
-    delegates: list[str]
+    delegates: list[Any]
     prefs: list[tuple[int, ...]]
     fixed: list[dict[int, int]]
     exclude: list[frozenset[int]]
     longest: int
     time_limit_s: float | None
-    slot_index: dict[str, int] = field(default_factory=dict)
-    workshop_index: dict[str, int] = field(default_factory=dict)
-    delegate_index: dict[str, int] = field(default_factory=dict)
+    slot_index: dict[Any, int] = field(default_factory=dict)
+    workshop_index: dict[Any, int] = field(default_factory=dict)
+    delegate_index: dict[Any, int] = field(default_factory=dict)
+    names: Names | None = None
+
+    def show(self, kind: str, value: Any) -> str:
+        """Return ``value`` as messages show it: its name, or the id in quotes."""
+        return self.names(kind, value) if self.names is not None else repr(value)
 
     @property
     def unranked_cost(self) -> int:
@@ -138,19 +147,25 @@ def _fail(message: str, code: str = "bad_input") -> RotationInputError:
     return RotationInputError(message, code)
 
 
-def _ids(items: Any, what: str) -> list[str]:
+def _ids(items: Any, what: str) -> list[Any]:
     if not isinstance(items, list):
         raise _fail(f"'{what}' must be a list")
     return items
 
 
-def _check_id(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value:
+def _is_id(value: Any) -> bool:
+    """Return whether ``value`` can be an id: a non-empty string or an integer."""
+    return (isinstance(value, str) and bool(value)) or (
+        isinstance(value, int) and not isinstance(value, bool))
+
+
+def _check_id(value: Any, what: str) -> Any:
+    if not _is_id(value):
         raise _fail(f"{what} must be a non-empty string, got {json.dumps(value)}")
     return value
 
 
-def _parse(problem: Any, *, seats: bool = True) -> _Problem:
+def _parse(problem: Any, *, seats: bool = True, names: Names | None = None) -> _Problem:
     if not isinstance(problem, Mapping):
         raise _fail("the problem must be a JSON object with 'slots', 'workshops' and 'delegates'")
     for key in ("slots", "workshops", "delegates"):
@@ -160,16 +175,16 @@ def _parse(problem: Any, *, seats: bool = True) -> _Problem:
     slots = [_check_id(s, "a slot id") for s in _ids(problem["slots"], "slots")]
     if not slots:
         raise _fail("'slots' must name at least one slot")
-    slot_index: dict[str, int] = {}
+    slot_index: dict[Any, int] = {}
     for s in slots:
         if s in slot_index:
             raise _fail(f"slot '{s}' is listed twice")
         slot_index[s] = len(slot_index)
 
-    workshops: list[str] = []
+    workshops: list[Any] = []
     capacity: list[int] = []
     runs: list[frozenset[int]] = []
-    workshop_index: dict[str, int] = {}
+    workshop_index: dict[Any, int] = {}
     for item in _ids(problem["workshops"], "workshops"):
         if not isinstance(item, Mapping):
             raise _fail("each workshop must be an object with 'id', 'capacity' and 'slots'")
@@ -184,7 +199,7 @@ def _parse(problem: Any, *, seats: bool = True) -> _Problem:
             raise _fail(f"workshop '{wid}' needs a list of 'slots'")
         run: set[int] = set()
         for s in wslots:
-            if not isinstance(s, str) or s not in slot_index:
+            if not _is_id(s) or s not in slot_index:
                 raise _fail(f"workshop '{wid}' runs in unknown slot {json.dumps(s)}",
                             "unknown_id")
             if slot_index[s] in run:
@@ -195,10 +210,10 @@ def _parse(problem: Any, *, seats: bool = True) -> _Problem:
         capacity.append(cap)
         runs.append(frozenset(run))
 
-    delegates: list[str] = []
+    delegates: list[Any] = []
     prefs: list[tuple[int, ...]] = []
     exclude: list[frozenset[int]] = []
-    delegate_index: dict[str, int] = {}
+    delegate_index: dict[Any, int] = {}
     for item in _ids(problem["delegates"], "delegates"):
         if not isinstance(item, Mapping):
             raise _fail("each delegate must be an object with 'id' and 'preferences'")
@@ -212,7 +227,7 @@ def _parse(problem: Any, *, seats: bool = True) -> _Problem:
             raise _fail(f"delegate '{did}' needs a list of 'preferences'")
         ranked: list[int] = []
         for wid in raw:
-            if not isinstance(wid, str) or wid not in workshop_index:
+            if not _is_id(wid) or wid not in workshop_index:
                 raise _fail(f"delegate '{did}' prefers unknown workshop {json.dumps(wid)}",
                             "unknown_id")
             if workshop_index[wid] in ranked:
@@ -226,7 +241,7 @@ def _parse(problem: Any, *, seats: bool = True) -> _Problem:
             raise _fail(f"delegate '{did}' needs a list of workshop ids in 'exclude'")
         barred: set[int] = set()
         for wid in raw:  # a set: naming a workshop twice changes nothing
-            if not isinstance(wid, str) or wid not in workshop_index:
+            if not _is_id(wid) or wid not in workshop_index:
                 raise _fail(f"delegate '{did}' excludes unknown workshop {json.dumps(wid)}",
                             "unknown_id")
             barred.add(workshop_index[wid])
@@ -241,12 +256,12 @@ def _parse(problem: Any, *, seats: bool = True) -> _Problem:
         if not isinstance(item, Mapping):
             raise _fail("each fixed choice must be an object with 'delegate', 'slot', 'workshop'")
         did, sid, wid = item.get("delegate"), item.get("slot"), item.get("workshop")
-        if not isinstance(did, str) or did not in delegate_index:
+        if not _is_id(did) or did not in delegate_index:
             raise _fail(f"a fixed choice names unknown delegate {json.dumps(did)}", "unknown_id")
-        if not isinstance(sid, str) or sid not in slot_index:
+        if not _is_id(sid) or sid not in slot_index:
             raise _fail(f"a fixed choice for '{did}' names unknown slot {json.dumps(sid)}",
                         "unknown_id")
-        if not isinstance(wid, str) or wid not in workshop_index:
+        if not _is_id(wid) or wid not in workshop_index:
             raise _fail(f"a fixed choice for '{did}' names unknown workshop {json.dumps(wid)}",
                         "unknown_id")
         d, s, w = delegate_index[did], slot_index[sid], workshop_index[wid]
@@ -274,7 +289,7 @@ def _parse(problem: Any, *, seats: bool = True) -> _Problem:
         prefs=prefs, fixed=fixed, exclude=exclude,
         longest=max((len(p) for p in prefs), default=0),
         time_limit_s=None if limit is None else float(limit), slot_index=slot_index,
-        workshop_index=workshop_index, delegate_index=delegate_index,
+        workshop_index=workshop_index, delegate_index=delegate_index, names=names,
     )
     if seats:
         _check_seats(parsed)
@@ -309,13 +324,14 @@ def _check_seats(p: _Problem) -> None:
             if left < 0:
                 raise _fail(
                     f"no assignment exists: the fixed choices put {p.capacity[w] - left} "
-                    f"delegates into workshop '{p.workshops[w]}' in slot '{p.slots[s]}', "
+                    f"delegates into workshop {p.show('workshop', p.workshops[w])} in slot "
+                    f"{p.show('slot', p.slots[s])}, "
                     f"which has {p.capacity[w]} seats", "infeasible")
     for s in range(n_slots):
         seats = sum(p.capacity[w] for w in range(len(p.workshops)) if s in p.runs[w])
         if seats < len(p.delegates):
             raise _fail(
-                f"no assignment exists: slot '{p.slots[s]}' has {seats} seats for "
+                f"no assignment exists: slot {p.show('slot', p.slots[s])} has {seats} seats for "
                 f"{len(p.delegates)} delegates ({len(p.delegates) - seats} short)", "infeasible")
     n_work = len(p.workshops)
     checked: set[tuple[tuple[tuple[int, int], ...], frozenset[int]]] = set()
@@ -329,25 +345,27 @@ def _check_seats(p: _Problem) -> None:
         if barred:
             if n_work - len(barred) < n_slots:
                 raise _fail(
-                    f"no assignment exists: delegate '{p.delegates[d]}' excludes "
+                    f"no assignment exists: delegate {p.show('delegate', p.delegates[d])} excludes "
                     f"{len(barred)} of the {n_work} workshops, which leaves "
                     f"{n_work - len(barred)} for {n_slots} slots", "infeasible")
             for s in free:
                 if not any(s in p.runs[w] for w in range(n_work) if w not in barred):
                     raise _fail(
-                        f"no assignment exists: delegate '{p.delegates[d]}' excludes every "
-                        f"workshop that runs in slot '{p.slots[s]}'", "infeasible")
+                        f"no assignment exists: delegate {p.show('delegate', p.delegates[d])} "
+                        "excludes every "
+                        f"workshop that runs in slot {p.show('slot', p.slots[s])}", "infeasible")
         taken = set(fixed.values()) | barred
         options = {s: [w for w in range(n_work)
                        if w not in taken and cap[w][s] > 0] for s in free}
         matched = _match_slots(free, options)
         if len(matched) < len(free):
-            missing = [p.slots[s] for s in free if s not in matched]
+            missing = [p.show('slot', p.slots[s]) for s in free if s not in matched]
             raise _fail(
-                f"no assignment exists: delegate '{p.delegates[d]}' cannot be placed: there are "
+                f"no assignment exists: delegate {p.show('delegate', p.delegates[d])} "
+                "cannot be placed: there are "
                 f"not enough different workshops with free seats"
                 f"{' that the delegate does not exclude' if barred else ''} for slot(s) "
-                f"{', '.join(repr(m) for m in missing)}", "infeasible")
+                f"{', '.join(missing)}", "infeasible")
     if any(p.exclude):
         _check_excluded_seats(p, cap)
 
@@ -372,72 +390,82 @@ def _check_excluded_seats(p: _Problem, cap: list[list[int]]) -> None:
             bound = sum(len(others) for other, others in sets.items() if other >= barred)
             if bound > seats:
                 raise _fail(
-                    f"no assignment exists: in slot '{sid}' the workshops that delegate "
-                    f"'{p.delegates[members[0]]}' does not exclude have {seats} free seats, "
+                    f"no assignment exists: in slot {p.show('slot', sid)} the workshops that "
+                    f"delegate {p.show('delegate', p.delegates[members[0]])} does not exclude "
+                    f"have {seats} free seats, "
                     f"but {bound} delegates may only sit in those", "infeasible")
 
 
-def validate(problem: Any) -> None:
+def validate(problem: Any, *, names: Names | None = None) -> None:
     """Raise RotationInputError with one clear sentence if ``problem`` is not solvable input."""
-    _parse(problem)
+    _parse(problem, names=names)
 
 
 # ----------------------------------------------------------------------- checking
 
 
-def check(problem: Any, assignments: Any) -> list[str]:
+def check(problem: Any, assignments: Any, *, names: Names | None = None) -> list[str]:
     """Return every hard-rule violation of ``assignments`` for ``problem`` (empty if valid)."""
-    p = _parse_lenient(problem)
+    p = _parse_lenient(problem, names)
+
+    def d_(v: Any) -> str:
+        return p.show("delegate", v)
+
+    def s_(v: Any) -> str:
+        return p.show("slot", v)
+
+    def w_(v: Any) -> str:
+        return p.show("workshop", v)
     problems: list[str] = []
     if not isinstance(assignments, Mapping):
         return ["assignments must map delegate ids to {slot: workshop}"]
     for did in assignments:
         if did not in p.delegate_index:
-            problems.append(f"unknown delegate {did!r} in the assignments")
+            problems.append(f"unknown delegate {d_(did)} in the assignments")
     fill: dict[tuple[int, int], int] = defaultdict(int)
     for d, did in enumerate(p.delegates):
         plan = assignments.get(did)
         if not isinstance(plan, Mapping):
-            problems.append(f"delegate {did!r} has no schedule")
+            problems.append(f"delegate {d_(did)} has no schedule")
             continue
         for sid in plan:
             if sid not in p.slot_index:
-                problems.append(f"delegate {did!r} is placed in unknown slot {sid!r}")
-        seen: dict[int, str] = {}
+                problems.append(f"delegate {d_(did)} is placed in unknown slot {s_(sid)}")
+        seen: dict[int, Any] = {}
         for s, sid in enumerate(p.slots):
             wid = plan.get(sid)
             if wid is None:
-                problems.append(f"delegate {did!r} has no workshop in slot {sid!r}")
+                problems.append(f"delegate {d_(did)} has no workshop in slot {s_(sid)}")
                 continue
-            w = p.workshop_index.get(wid) if isinstance(wid, str) else None
+            w = p.workshop_index.get(wid) if _is_id(wid) else None
             if w is None:
-                problems.append(f"delegate {did!r} is placed in unknown workshop {wid!r}")
+                problems.append(f"delegate {d_(did)} is placed in unknown workshop {w_(wid)}")
                 continue
             if s not in p.runs[w]:
-                problems.append(f"workshop {wid!r} does not run in slot {sid!r} ({did!r})")
+                problems.append(f"workshop {w_(wid)} does not run in slot {s_(sid)} ({d_(did)})")
             if w in seen:
-                problems.append(f"delegate {did!r} attends {wid!r} twice ({seen[w]!r}, {sid!r})")
+                problems.append(f"delegate {d_(did)} attends {w_(wid)} twice ({s_(seen[w])}, {s_(sid)})")
             seen[w] = sid
             fill[w, s] += 1
             if p.fixed[d].get(s, w) != w:
                 problems.append(
-                    f"delegate {did!r} must attend {p.workshops[p.fixed[d][s]]!r} in {sid!r}")
+                    f"delegate {d_(did)} must attend {w_(p.workshops[p.fixed[d][s]])} in {s_(sid)}")
             if w in p.exclude[d]:
-                problems.append(f"delegate {did!r} is placed in {wid!r} in {sid!r}, which the "
+                problems.append(f"delegate {d_(did)} is placed in {w_(wid)} in {s_(sid)}, which the "
                                 f"delegate excludes")
     for (w, s), n in sorted(fill.items()):
         if n > p.capacity[w]:
-            problems.append(f"workshop {p.workshops[w]!r} has {n} delegates in slot "
-                            f"{p.slots[s]!r} but {p.capacity[w]} seats")
+            problems.append(f"workshop {w_(p.workshops[w])} has {n} delegates in slot "
+                            f"{s_(p.slots[s])} but {p.capacity[w]} seats")
     return problems
 
 
-def _parse_lenient(problem: Any) -> _Problem:
+def _parse_lenient(problem: Any, names: Names | None = None) -> _Problem:
     """Parse for checking: an infeasible problem still has rules to check against."""
-    return _parse(problem, seats=False)
+    return _parse(problem, seats=False, names=names)
 
 
-def cost_of(problem: Any, assignments: Mapping[str, Mapping[str, str]]) -> int:
+def cost_of(problem: Any, assignments: Mapping[Any, Mapping[Any, Any]]) -> int:
     """Return the total cost of ``assignments``: r**2 per seat ranked r, (P+1)**2 unranked."""
     p = _parse_lenient(problem)
     total = 0
@@ -954,7 +982,8 @@ def _stats(p: _Problem, plan: list[dict[int, int]], lower_bound: int, optimal: b
 
 
 def assign(problem: Any, *, time_limit_s: float | None = None,
-           warm_start: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
+           warm_start: Mapping[Any, Mapping[Any, Any]] | None = None,
+           names: Names | None = None) -> dict[str, Any]:
     """Return the cheapest assignment of delegates to workshops in every slot, with stats.
 
     ``problem`` has the JSON input shape (slots, workshops, delegates with preferences
@@ -963,10 +992,11 @@ def assign(problem: Any, *, time_limit_s: float | None = None,
     ``warm_start`` (a previous ``assignments``) only seeds the last-resort full model.
     ``stats.first_choice_pct`` is the share of delegates with preferences who got their
     first choice. Raise RotationInputError (with ``code``) on bad or infeasible input and
-    RotationTimeout if no assignment was found in time.
+    RotationTimeout if no assignment was found in time. Ids may be strings or integers and
+    come back as given; ``names`` words the messages.
     """
     started = time.perf_counter()
-    p = _parse(problem)
+    p = _parse(problem, names=names)
     deadline = _deadline(p, time_limit_s)
     cap = p.free_capacity()
     prof = _profiles(cap)

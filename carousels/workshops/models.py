@@ -12,41 +12,23 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Column,
     ForeignKey,
-    Index,
     Integer,
     String,
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from carousels.rounds.models import PLAN_STATUSES, PlanMixin, RoundMixin  # noqa: F401
 from events.conference.models import Delegate, Room, Session, Speaker
 from events.extensions import db
 from events.types import UTCDateTime, utcnow
 
-PLAN_STATUSES = ("draft", "published", "superseded")
 LED_BY = ("expert", "peer")
-
-
-def engine_delegate_id(delegate_id: int) -> str:
-    """Return the rotation engine's id for a delegate row id ("d123")."""
-    return f"d{delegate_id}"
-
-
-def engine_slot_id(number: int) -> str:
-    """Return the rotation engine's id for a slot number ("S2")."""
-    return f"S{number}"
-
-
-def engine_workshop_id(workshop_id: int) -> str:
-    """Return the rotation engine's id for a workshop row id ("W7")."""
-    return f"W{workshop_id}"
 
 
 carousel_leaders = Table(
@@ -82,25 +64,13 @@ class CarouselBlock(db.Model):
     session: Mapped[Session] = relationship()
 
 
-class CarouselSlot(db.Model):
+class CarouselSlot(RoundMixin, db.Model):
     """One rotation slot of a carousel session."""
 
     __tablename__ = "carousel_slots"
-    __table_args__ = (UniqueConstraint("session_id", "number"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
-                                            index=True)
-    #: 1-based position within the session (engine id "S<number>").
-    number: Mapped[int] = mapped_column(Integer)
     #: Name shown to people, e.g. "Carousel 1".
     label: Mapped[str] = mapped_column(String(60), default="")
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    #: When an organiser pressed "Start"; delegates were told where to go.
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    session: Mapped[Session] = relationship()
 
     @property
     def name(self) -> str:
@@ -108,9 +78,9 @@ class CarouselSlot(db.Model):
         return self.label or f"Carousel {self.number}"
 
     @property
-    def engine_id(self) -> str:
-        """Return the rotation engine's id for this slot."""
-        return engine_slot_id(self.number)
+    def engine_id(self) -> int:
+        """Return the rotation engine's id for this slot: its number."""
+        return self.number
 
 
 class CarouselWorkshop(db.Model):
@@ -137,9 +107,9 @@ class CarouselWorkshop(db.Model):
                                                      order_by="CarouselSlot.number")
 
     @property
-    def engine_id(self) -> str:
-        """Return the rotation engine's id for this workshop."""
-        return engine_workshop_id(self.id)
+    def engine_id(self) -> int:
+        """Return the rotation engine's id for this workshop: its row id."""
+        return self.id
 
     @property
     def leaders_line(self) -> str:
@@ -172,33 +142,11 @@ class CarouselPreference(db.Model):
     workshop: Mapped[CarouselWorkshop] = relationship()
 
 
-class CarouselPlan(db.Model):
-    """One version of a carousel's seat plan: a draft, the published one, or history."""
+class CarouselPlan(PlanMixin, db.Model):
+    """One version of a carousel's seat plan (stats: cost, lower_bound, optimal, …)."""
 
     __tablename__ = "carousel_plans"
-    __table_args__ = (
-        UniqueConstraint("session_id", "version"),
-        # At most one published plan per session, even with two organisers publishing at once.
-        Index("uq_carousel_plans_published_session", "session_id", unique=True,
-              sqlite_where=text("status = 'published'"),
-              postgresql_where=text("status = 'published'")),
-    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
-                                            index=True)
-    #: 1, 2, 3 … per session; never reused.
-    version: Mapped[int] = mapped_column(Integer)
-    #: "draft", "published" (at most one per session) or "superseded" (published before).
-    status: Mapped[str] = mapped_column(String(12), default="draft")
-    #: How the plan came about, e.g. "Assigned", "Moved Jane Doe".
-    note: Mapped[str] = mapped_column(String(300), default="")
-    #: The engine's stats (cost, lower_bound, optimal, first_choice_pct, rank_histogram …).
-    stats: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    session: Mapped[Session] = relationship()
     seats: Mapped[list[CarouselSeat]] = relationship(
         back_populates="plan", cascade="all, delete-orphan", passive_deletes=True
     )

@@ -2,22 +2,24 @@
 
 Services own the transaction, raise ``ConvenorError`` with a code, and send signals only
 after a successful commit. The assignment comes from the pure engine
-``carousels.rotation``; delegates are known to it as "d<id>", slots as "S<number>" and
-workshops as "W<id>". Delegates who need step-free access or a hearing loop are kept out of
-workshops whose room lacks it (the engine's per-delegate ``exclude`` rule, checked here too).
+``carousels.workshops.engine``, which knows delegates and workshops by their row ids and slots
+by their numbers; the versioned plan lifecycle is the one in ``carousels.rounds.services``.
+Delegates who need step-free access or a hearing loop are kept out of workshops whose room
+lacks it (the engine's per-delegate ``exclude`` rule, checked here too).
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from carousels.rounds import services as rounds_services
+from carousels.rounds.services import active_delegates  # noqa: F401  (part of this API)
 from carousels.workshops import engine as rotation
 from carousels.workshops.models import (
     LED_BY,
@@ -27,9 +29,7 @@ from carousels.workshops.models import (
     CarouselSeat,
     CarouselSlot,
     CarouselWorkshop,
-    engine_delegate_id,
 )
-from events import signals
 from events.conference.models import Conference, Delegate, Room, Session, Speaker
 from events.conference.services import Fields
 from events.errors import ConvenorError
@@ -45,19 +45,16 @@ MAX_CAPACITY = 1000
 # --------------------------------------------------------------------------- lookups
 
 
+
+
 def carousel_sessions(conference: Conference) -> list[Session]:
     """Return the conference's carousel sessions in time order."""
-    return list(db.session.scalars(
-        select(Session).where(Session.conference_id == conference.id, Session.kind == "carousel")
-        .order_by(Session.starts_at, Session.id)))
+    return rounds_services.sessions(FORMAT, conference)
 
 
 def get_carousel_session(conference: Conference, session_id: int) -> Session:
     """Return one of the conference's carousel sessions or raise ``not_found``."""
-    session = db.session.get(Session, session_id)
-    if session is None or session.conference_id != conference.id or session.kind != "carousel":
-        raise ConvenorError("not_found", f"no carousel session {session_id} in this conference")
-    return session
+    return rounds_services.get_session(FORMAT, conference, session_id)
 
 
 def get_block(session: Session) -> CarouselBlock | None:
@@ -65,18 +62,23 @@ def get_block(session: Session) -> CarouselBlock | None:
     return db.session.scalar(select(CarouselBlock).where(CarouselBlock.session_id == session.id))
 
 
-def get_slots(session: Session) -> list[CarouselSlot]:
-    """Return the session's slots in order."""
-    return list(db.session.scalars(
-        select(CarouselSlot).where(CarouselSlot.session_id == session.id)
-        .order_by(CarouselSlot.number)))
-
-
 def get_workshops(session: Session) -> list[CarouselWorkshop]:
     """Return the session's workshops by title."""
     return list(db.session.scalars(
         select(CarouselWorkshop).where(CarouselWorkshop.session_id == session.id)
         .order_by(CarouselWorkshop.title, CarouselWorkshop.id)))
+
+
+def conference_rooms(conference: Conference) -> list[Room]:
+    """Return the conference's rooms by name (where a workshop can run)."""
+    return list(db.session.scalars(select(Room).where(Room.conference_id == conference.id)
+                                   .order_by(Room.name)))
+
+
+def conference_speakers(conference: Conference) -> list[Speaker]:
+    """Return the conference's speakers by name (who can lead a workshop)."""
+    return list(db.session.scalars(select(Speaker).where(Speaker.conference_id == conference.id)
+                                   .order_by(Speaker.name)))
 
 
 def get_workshop(session: Session, workshop_id: int) -> CarouselWorkshop:
@@ -89,58 +91,30 @@ def get_workshop(session: Session, workshop_id: int) -> CarouselWorkshop:
 
 def get_plans(session: Session) -> list[CarouselPlan]:
     """Return every plan version of the session, newest first."""
-    return list(db.session.scalars(
-        select(CarouselPlan).where(CarouselPlan.session_id == session.id)
-        .order_by(CarouselPlan.version.desc())))
+    return rounds_services.get_plans(FORMAT, session)
 
 
 def latest_plan(session: Session) -> CarouselPlan | None:
     """Return the newest plan version (draft or published), if any."""
-    return db.session.scalar(select(CarouselPlan).where(CarouselPlan.session_id == session.id)
-                             .order_by(CarouselPlan.version.desc()).limit(1))
+    return rounds_services.latest_plan(FORMAT, session)
 
 
 def published_plan(session: Session) -> CarouselPlan | None:
     """Return the published plan, if any."""
-    return db.session.scalar(select(CarouselPlan).where(CarouselPlan.session_id == session.id,
-                                                        CarouselPlan.status == "published"))
+    return rounds_services.published_plan(FORMAT, session)
 
 
 def get_plan(session: Session, version: int) -> CarouselPlan:
     """Return one plan version or raise ``not_found``."""
-    plan = db.session.scalar(select(CarouselPlan).where(CarouselPlan.session_id == session.id,
-                                                        CarouselPlan.version == version))
-    if plan is None:
-        raise ConvenorError("not_found", f"there is no plan version {version}")
-    return plan
-
-
-def active_delegates(conference: Conference) -> list[Delegate]:
-    """Return the conference's active delegates by name."""
-    return list(db.session.scalars(
-        select(Delegate).where(Delegate.conference_id == conference.id,
-                               Delegate.status == "active").order_by(Delegate.name, Delegate.id)))
-
-
-def _preload_delegates(conference: Conference) -> None:
-    """Load every delegate once so seat.delegate needs no query each."""
-    list(db.session.scalars(select(Delegate).where(Delegate.conference_id == conference.id)))
+    return rounds_services.get_plan(FORMAT, session, version)
 
 
 # --------------------------------------------------------------------------- setup
 
 
-def _slot_times(fields: Fields, session: Session) -> tuple[datetime | None, datetime | None]:
-    conference = session.conference
-    starts = fields.moment("starts_at", conference)
-    ends = fields.moment("ends_at", conference)
-    if starts and ends and ends <= starts:
-        fields.error("ends_at", "must be after the start")
-    if starts and ends and (starts < session.starts_at or ends > session.ends_at):
-        local = conference.local
-        fields.error("starts_at", "must fall within the session "
-                     f"({local(session.starts_at):%H:%M}–{local(session.ends_at):%H:%M})")
-    return starts, ends
+def get_slots(session: Session) -> list[CarouselSlot]:
+    """Return the session's slots in order."""
+    return rounds_services.get_rounds(FORMAT, session)
 
 
 def add_slot(session: Session, data: dict) -> CarouselSlot:
@@ -148,22 +122,22 @@ def add_slot(session: Session, data: dict) -> CarouselSlot:
 
     Every existing workshop runs in the new slot too (untick it on the workshop if not).
     """
-    fields = Fields(data)
-    label = fields.text("label", max_len=60)
-    starts, ends = _slot_times(fields, session)
-    existing = get_slots(session)
-    if len(existing) >= MAX_SLOTS:
-        fields.error("starts_at", f"a carousel has at most {MAX_SLOTS} slots")
-    if existing and starts and starts < existing[-1].ends_at:
-        fields.error("starts_at", "must not start before the previous slot ends")
-    fields.raise_if_any("the slot is not valid")
-    slot = CarouselSlot(session_id=session.id, number=len(existing) + 1, label=label,
-                        starts_at=starts, ends_at=ends)
-    db.session.add(slot)
-    for workshop in get_workshops(session):
-        workshop.slots.append(slot)
-    db.session.commit()
-    return slot
+    def run_everywhere(slot: CarouselSlot) -> None:
+        for workshop in get_workshops(session):
+            workshop.slots.append(slot)
+
+    return rounds_services.add_round(FORMAT, session, data, then=run_everywhere, label="")
+
+
+def set_slots(session: Session, data: dict) -> list[CarouselSlot]:
+    """Replace the slots with ``count`` slots of ``minutes`` each, ``gap`` minutes apart."""
+    def run_everywhere(made: list[CarouselSlot]) -> None:
+        for workshop in get_workshops(session):
+            workshop.slots = list(made)
+
+    return rounds_services.set_rounds(FORMAT, session, data, started="the carousel has started",
+                                      label=lambda number: f"Carousel {number}",
+                                      then=run_everywhere)
 
 
 def delete_slot(session: Session, number: int) -> None:
@@ -318,6 +292,7 @@ def all_preferences(session: Session) -> dict[int, list[int]]:
     return dict(out)
 
 
+@rounds_services.rolls_back
 def set_preferences(session: Session, delegate: Delegate, workshop_ids: list, *,
                     now: datetime | None = None, enforce_window: bool = True) -> list[CarouselWorkshop]:
     """Replace a delegate's ranking with ``workshop_ids`` (first choice first).
@@ -387,7 +362,16 @@ def excluded(delegate: Delegate, workshop: CarouselWorkshop) -> str | None:
 
 
 def build_problem(session: Session, *, time_limit_s: float | None = None) -> dict:
-    """Return the engine input for ``session`` from the database (active delegates only)."""
+    """Return the engine input for ``session`` from the database (active delegates only).
+
+    The engine knows delegates and workshops by their row ids and slots by their numbers.
+    """
+    return _problem(session, time_limit_s=time_limit_s)[0]
+
+
+def _problem(session: Session, *,
+             time_limit_s: float | None = None) -> tuple[dict, rotation.Names]:
+    """Return the engine input and the ``names`` that word the engine's messages."""
     slots = get_slots(session)
     workshops = get_workshops(session)
     if not slots:
@@ -396,54 +380,49 @@ def build_problem(session: Session, *, time_limit_s: float | None = None) -> dic
         raise ConvenorError("no_workshops", "add the workshops first")
     prefs = all_preferences(session)
     by_id = {w.id: w for w in workshops}
+    people = {d.id: d for d in active_delegates(session.conference)}
     delegates = []
-    for d in sorted(active_delegates(session.conference), key=lambda d: d.id):
+    for d in sorted(people.values(), key=lambda d: d.id):
         entry: dict[str, Any] = {
-            "id": engine_delegate_id(d.id),
-            "preferences": [by_id[w].engine_id for w in prefs.get(d.id, []) if w in by_id]}
-        barred = [w.engine_id for w in workshops if excluded(d, w)]
+            "id": d.id, "preferences": [w for w in prefs.get(d.id, []) if w in by_id]}
+        barred = [w.id for w in workshops if excluded(d, w)]
         if barred:
             entry["exclude"] = barred
         delegates.append(entry)
     limit = time_limit_s if time_limit_s is not None else float(
         current_app.config.get("CAROUSEL_TIME_LIMIT_S", DEFAULT_TIME_LIMIT_S))
-    return {
-        "slots": [s.engine_id for s in slots],
-        "workshops": [{"id": w.engine_id, "capacity": w.capacity,
-                       "slots": [s.engine_id for s in w.slots]} for w in workshops],
+    problem = {
+        "slots": [s.number for s in slots],
+        "workshops": [{"id": w.id, "capacity": w.capacity,
+                       "slots": [s.number for s in w.slots]} for w in workshops],
         "delegates": delegates,
         "fixed": [],
         "time_limit_s": limit,
     }
+    slot_names = {s.number: s.name for s in slots}
+    delegate_name = rounds_services.names_of(people)
 
+    def names(kind: str, key: Any) -> str:
+        if kind == "workshop":
+            return by_id[key].title if key in by_id else str(key)
+        if kind == "slot":
+            return slot_names.get(key, str(key))
+        return delegate_name(key)
 
-def _readable(text: str, session: Session) -> str:
-    """Replace engine ids ("d12", "W3", "S2") in an engine message with names."""
-    workshops = {w.engine_id: w.title for w in get_workshops(session)}
-    slots = {s.engine_id: s.name for s in get_slots(session)}
-
-    def name(match: re.Match) -> str:
-        token = match.group(0)
-        if token.startswith("d"):
-            delegate = db.session.get(Delegate, int(token[1:]))
-            return delegate.name if delegate else token
-        return workshops.get(token) or slots.get(token) or token
-
-    return re.sub(r"\b[dWS]\d+\b", name, text).replace("'", "")
+    return problem, names
 
 
 def plan_assignments(plan: CarouselPlan, slots: list[CarouselSlot],
-                     workshops: list[CarouselWorkshop]) -> dict[str, dict[str, str]]:
-    """Return ``plan`` in the engine's shape: delegate id -> {slot id: workshop id}."""
+                     workshops: list[CarouselWorkshop]) -> dict[int, dict[int, int]]:
+    """Return ``plan`` in the engine's shape: delegate id -> {slot number: workshop id}."""
     slot_by_id = {s.id: s for s in slots}
-    work_by_id = {w.id: w for w in workshops}
-    out: dict[str, dict[str, str]] = {}
+    work_ids = {w.id for w in workshops}
+    out: dict[int, dict[int, int]] = {}
     for seat in sorted(plan.seats, key=lambda s: s.delegate_id):
-        slot, workshop = slot_by_id.get(seat.slot_id), work_by_id.get(seat.workshop_id)
-        if slot is None or workshop is None:
+        slot = slot_by_id.get(seat.slot_id)
+        if slot is None or seat.workshop_id not in work_ids:
             continue
-        out.setdefault(engine_delegate_id(seat.delegate_id), {})[slot.engine_id] = \
-            workshop.engine_id
+        out.setdefault(seat.delegate_id, {})[slot.number] = seat.workshop_id
     return out
 
 
@@ -459,11 +438,11 @@ def _access_problems(session: Session, plan_seats) -> list[str]:
 def plan_problems(session: Session, plan: CarouselPlan) -> list[str]:
     """Return the hard rules ``plan`` breaks today (people added, seats changed …)."""
     try:
-        problem = build_problem(session, time_limit_s=1.0)
+        problem, names = _problem(session, time_limit_s=1.0)
         assignments = plan_assignments(plan, get_slots(session), get_workshops(session))
-        found = [_readable(p, session) for p in rotation.check(problem, assignments)]
+        found = rotation.check(problem, assignments, names=names)
     except rotation.RotationInputError as exc:
-        return [_readable(str(exc), session)]
+        return [str(exc)]
     except ConvenorError as exc:
         return [exc.message]
     return found + _access_problems(session, plan.seats)
@@ -471,28 +450,13 @@ def plan_problems(session: Session, plan: CarouselPlan) -> list[str]:
 
 def _save_plan(session: Session, assignments: dict, stats: dict, note: str) -> CarouselPlan:
     """Add ``assignments`` (engine shape) as the next draft version; the caller commits."""
-    slots = {s.engine_id: s for s in get_slots(session)}
-    workshops = {w.engine_id: w for w in get_workshops(session)}
-    top = db.session.scalar(select(func.max(CarouselPlan.version))
-                            .where(CarouselPlan.session_id == session.id)) or 0
-    plan = CarouselPlan(session_id=session.id, version=top + 1, status="draft", note=note[:300],
-                        stats=dict(stats))
-    db.session.add(plan)
-    for did, schedule in sorted(assignments.items()):
-        for sid, wid in sorted(schedule.items()):
-            plan.seats.append(CarouselSeat(slot_id=slots[sid].id, workshop_id=workshops[wid].id,
-                                           delegate_id=int(did[1:])))
+    slots = {s.number: s for s in get_slots(session)}
+    plan = rounds_services.new_plan(FORMAT, session, stats, note)
+    for delegate_id, schedule in sorted(assignments.items()):
+        for number, workshop_id in sorted(schedule.items()):
+            plan.seats.append(CarouselSeat(slot_id=slots[number].id, workshop_id=workshop_id,
+                                           delegate_id=delegate_id))
     return plan
-
-
-def _commit_plan() -> None:
-    """Commit a new plan version; two saved at once get ``conflict`` for the loser."""
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise ConvenorError("conflict", "another change to this carousel was saved at the "
-                            "same moment; reload the page and try again") from None
 
 
 def _stats(problem: dict, assignments: dict, base: dict | None = None) -> dict:
@@ -518,6 +482,7 @@ def _stats(problem: dict, assignments: dict, base: dict | None = None) -> dict:
     return stats
 
 
+@rounds_services.rolls_back
 def run_assignment(session: Session, *, time_limit_s: float | None = None) -> CarouselPlan:
     """Compute a new draft plan from everyone's current preferences.
 
@@ -526,27 +491,26 @@ def run_assignment(session: Session, *, time_limit_s: float | None = None) -> Ca
     """
     if any(s.started_at for s in get_slots(session)):
         raise ConvenorError("slot_started", "the carousel has started; move people by hand")
-    problem = build_problem(session, time_limit_s=time_limit_s)
+    problem, names = _problem(session, time_limit_s=time_limit_s)
     previous = published_plan(session)
     warm = None
     if previous is not None:
         warm = plan_assignments(previous, get_slots(session), get_workshops(session))
     try:
-        result = rotation.assign(problem, warm_start=warm)
+        result = rotation.assign(problem, warm_start=warm, names=names)
     except rotation.RotationError as exc:
-        raise ConvenorError(getattr(exc, "code", "rotation_failed"),
-                            _readable(str(exc), session)) from None
+        raise ConvenorError(getattr(exc, "code", "rotation_failed"), str(exc)) from None
     assignments = result["assignments"]
-    base_stats = dict(result["stats"])
-    stats = _stats(problem, assignments, base_stats)
+    stats = _stats(problem, assignments, dict(result["stats"]))
     plan = _save_plan(session, assignments, stats, "Assigned")
-    _commit_plan()
+    rounds_services.commit_plan(FORMAT)
     return plan
 
 
 # --------------------------------------------------------------------------- hand moves
 
 
+@rounds_services.rolls_back
 def move_delegate(session: Session, delegate_id: int, slot_number: int,
                   workshop_id: int) -> CarouselPlan:
     """Put a delegate in another workshop in one slot of the newest plan; return that plan.
@@ -555,78 +519,55 @@ def move_delegate(session: Session, delegate_id: int, slot_number: int,
     (``rule_broken``) if it breaks a hard rule (capacity, a workshop twice, a workshop not
     running in that slot, the room's access) and (``slot_started``) in a started slot.
     """
-    plan = latest_plan(session)
-    if plan is None:
-        raise ConvenorError("no_plan", "run the assignment first")
-    slots = get_slots(session)
-    if not 1 <= slot_number <= len(slots):
-        raise ConvenorError("invalid", f"there is no slot {slot_number}",
-                            [{"field": "slot_number", "message": "is not a slot"}])
-    slot = slots[slot_number - 1]
-    if slot.started_at is not None:
-        raise ConvenorError("slot_started", f"{slot.name} has already started",
-                            [{"field": "slot_number", "message": "has already started"}])
+    plan, slots, slot = rounds_services.open_round_for_move(
+        FORMAT, session, slot_number, field="slot_number",
+        started=lambda s: ConvenorError(
+            "slot_started", f"{s.name} has already started",
+            [{"field": "slot_number", "message": "has already started"}]))
     workshop = get_workshop(session, workshop_id)
-    delegate = db.session.get(Delegate, delegate_id)
-    if delegate is None or delegate.conference_id != session.conference_id:
-        raise ConvenorError("not_found", f"no delegate {delegate_id} in this conference",
-                            [{"field": "delegate_id", "message": "is not a delegate"}])
+    delegate = rounds_services.get_delegate(session.conference_id, delegate_id)
     workshops = get_workshops(session)
-    problem = build_problem(session, time_limit_s=1.0)
+    problem, names = _problem(session, time_limit_s=1.0)
     before = plan_assignments(plan, slots, workshops)
-    did = engine_delegate_id(delegate.id)
     after = {k: dict(v) for k, v in before.items()}
-    if after.get(did, {}).get(slot.engine_id) == workshop.engine_id:
+    if after.get(delegate.id, {}).get(slot.number) == workshop.id:
         raise ConvenorError("invalid", f"{delegate.name} is already in {workshop.title} in "
                             f"{slot.name}", [{"field": "workshop_id", "message": "is their workshop"}])
-    after.setdefault(did, {})[slot.engine_id] = workshop.engine_id
+    after.setdefault(delegate.id, {})[slot.number] = workshop.id
     new: list[str] = []
     why = excluded(delegate, workshop)
     if why:
         new.append(why)
     try:
-        old = set(rotation.check(problem, before))
-        new += [_readable(p, session) for p in rotation.check(problem, after) if p not in old]
+        old = set(rotation.check(problem, before, names=names))
+        new += [p for p in rotation.check(problem, after, names=names) if p not in old]
         stats = _stats(problem, after, plan.stats)
     except rotation.RotationInputError as exc:
-        raise ConvenorError(exc.code, _readable(str(exc), session)) from None
+        raise ConvenorError(exc.code, str(exc)) from None
     if new:
         raise ConvenorError("rule_broken", new[0],
                             [{"field": "workshop_id", "message": p} for p in new])
-    note = f"Moved {delegate.name} to {workshop.title} in {slot.name}"
     stats["optimal"] = False
-    if plan.status == "draft":
-        seat = next((s for s in plan.seats if s.slot_id == slot.id
-                     and s.delegate_id == delegate.id), None)
+
+    def place(seat: CarouselSeat | None) -> CarouselSeat:
         if seat is None:
-            plan.seats.append(CarouselSeat(slot_id=slot.id, workshop_id=workshop.id,
-                                           delegate_id=delegate.id))
-        else:
-            seat.workshop_id = workshop.id
-        plan.stats = stats
-        plan.note = (f"{plan.note}; {note}" if plan.note else note)[-300:]
-    else:
-        plan = _save_plan(session, after, stats, f"From version {plan.version}: {note}")
-    _commit_plan()
-    return plan
+            return CarouselSeat(slot_id=slot.id, workshop_id=workshop.id, delegate_id=delegate.id)
+        seat.workshop_id = workshop.id
+        return seat
+
+    return rounds_services.record_move(
+        FORMAT, session, plan, stats=stats, place=place,
+        match=lambda s: s.slot_id == slot.id and s.delegate_id == delegate.id,
+        note=f"Moved {delegate.name} to {workshop.title} in {slot.name}",
+        save=lambda note: _save_plan(session, after, stats, note))
 
 
 # --------------------------------------------------------------------------- publishing
 
 
-def seat_details(session: Session, plan: CarouselPlan,
-                 delegate_id: int | None = None) -> dict[int, list[dict]]:
-    """Return each seated delegate's workshops in ``plan``: slot, times, workshop, room, leaders.
-
-    With ``delegate_id``, only that delegate's seats are loaded (for their own page).
-    """
+def _describe_seats(session: Session, plan: CarouselPlan,
+                    seats: list[CarouselSeat]) -> dict[int, list[dict]]:
     conference = session.conference
-    if delegate_id is None:
-        _preload_delegates(conference)
-        seats = list(plan.seats)
-    else:
-        seats = list(db.session.scalars(select(CarouselSeat).where(
-            CarouselSeat.plan_id == plan.id, CarouselSeat.delegate_id == delegate_id)))
     slots = {s.id: s for s in get_slots(session)}
     workshops = {w.id: w for w in get_workshops(session)}
     out: dict[int, list[dict]] = defaultdict(list)
@@ -648,45 +589,22 @@ def seat_details(session: Session, plan: CarouselPlan,
     return dict(out)
 
 
+def seat_details(session: Session, plan: CarouselPlan,
+                 delegate_id: int | None = None) -> dict[int, list[dict]]:
+    """Return each seated delegate's workshops in ``plan``: slot, times, workshop, room, leaders.
+
+    With ``delegate_id``, only that delegate's seats are loaded (for their own page).
+    """
+    return rounds_services.seat_details(FORMAT, session, plan, delegate_id)
+
+
 def publish(session: Session, version: int | None = None, *,
             now: datetime | None = None) -> CarouselPlan:
-    """Publish a plan version (default: the newest) in one transaction; return it.
+    """Publish a plan version (default: the newest) atomically; see ``rounds.services.publish``.
 
-    The previously published version becomes "superseded" in the same commit, so a failure
-    leaves it published. A plan that breaks a hard rule (``rule_broken``) is refused.
-    Publishing the version that is already published changes nothing and sends nothing.
     Sends ``allocation_published`` (kind "carousel") after the commit.
     """
-    plan = get_plan(session, version) if version is not None else latest_plan(session)
-    if plan is None:
-        raise ConvenorError("no_plan", "run the assignment first")
-    if plan.status == "published":
-        return plan
-    try:
-        previous = published_plan(session)
-        if previous is not None:
-            previous.status = "superseded"
-            db.session.flush()
-        plan.status = "published"
-        plan.published_at = now or utcnow()
-        db.session.flush()
-        problems = plan_problems(session, plan)
-        if problems:
-            raise ConvenorError("rule_broken", "this plan cannot be published: " + problems[0],
-                                [{"message": p} for p in problems])
-        per_delegate = seat_details(session, plan)
-        session.conference.version += 1
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise ConvenorError("conflict", "another organiser published at the same moment; "
-                            "reload the page and try again") from None
-    except Exception:
-        db.session.rollback()
-        raise
-    signals.allocation_published.send(session.conference, kind="carousel", session=session,
-                                      version=plan.version, per_delegate=per_delegate)
-    return plan
+    return rounds_services.publish(FORMAT, session, version, now=now)
 
 
 def start_slot(session: Session, number: int, *, now: datetime | None = None) -> dict:
@@ -695,29 +613,7 @@ def start_slot(session: Session, number: int, *, now: datetime | None = None) ->
     Needs a published plan (``no_plan``). Sends ``round_starting`` (kind "carousel") with,
     per delegate id, their slot, times, workshop, room and leaders. Returns a summary dict.
     """
-    if session.kind != "carousel":
-        raise ConvenorError("not_found", "this session is not a carousel")
-    slots = get_slots(session)
-    if not 1 <= number <= len(slots):
-        raise ConvenorError("not_found", f"there is no slot {number}")
-    plan = published_plan(session)
-    if plan is None:
-        raise ConvenorError("no_plan", "publish the assignment before starting a slot")
-    slot = slots[number - 1]
-    if slot.started_at is None:
-        slot.started_at = now or utcnow()
-    db.session.commit()
-    per_delegate = {}
-    for delegate_id, seats in seat_details(session, plan).items():
-        for seat in seats:
-            if seat["slot"] == number:
-                per_delegate[delegate_id] = {k: seat[k] for k in (
-                    "slot", "slot_label", "starts_at", "ends_at", "workshop", "room", "leaders")}
-    signals.round_starting.send(session.conference, kind="carousel", session=session,
-                                number=number, per_delegate=per_delegate)
-    return {"kind": "carousel", "session_id": session.id, "number": number,
-            "started_at": slot.started_at.isoformat(), "plan_version": plan.version,
-            "delegates": len(per_delegate)}
+    return rounds_services.start_round(FORMAT, session, number, now=now)
 
 
 # --------------------------------------------------------------------------- reading
@@ -794,7 +690,7 @@ def fill(session: Session, plan: CarouselPlan) -> list[dict]:
 
 def attendees(session: Session, plan: CarouselPlan) -> dict[tuple[int, int], list[Delegate]]:
     """Return the delegates in each (workshop id, slot id) of ``plan``, by name."""
-    _preload_delegates(session.conference)
+    rounds_services.preload_delegates(session.conference)
     out: dict[tuple[int, int], list[Delegate]] = defaultdict(list)
     for seat in plan.seats:
         out[seat.workshop_id, seat.slot_id].append(seat.delegate)
@@ -803,38 +699,14 @@ def attendees(session: Session, plan: CarouselPlan) -> dict[tuple[int, int], lis
     return dict(out)
 
 
-def set_slots(session: Session, data: dict) -> list[CarouselSlot]:
-    """Replace the slots with ``count`` slots of ``minutes`` each, ``gap`` minutes apart."""
-    fields = Fields(data)
-    count = fields.integer("count", required=True, minimum=1)
-    minutes = fields.integer("minutes", required=True, minimum=1)
-    gap = fields.integer("gap", minimum=0) or 0
-    first = fields.moment("starts_at", session.conference) if data.get("starts_at") else \
-        session.starts_at
-    if count and count > MAX_SLOTS:
-        fields.error("count", f"must be at most {MAX_SLOTS}")
-    if count and minutes and first:
-        end = first + timedelta(minutes=count * minutes + (count - 1) * gap)
-        if first < session.starts_at or end > session.ends_at:
-            local = session.conference.local
-            fields.error("minutes", f"the slots would run {local(first):%H:%M}–{local(end):%H:%M}"
-                         f", outside the session ({local(session.starts_at):%H:%M}–"
-                         f"{local(session.ends_at):%H:%M})")
-    if any(s.started_at for s in get_slots(session)):
-        fields.error("count", "the carousel has started")
-    fields.raise_if_any("the slots are not valid")
-    db.session.execute(delete(CarouselSlot).where(CarouselSlot.session_id == session.id))
-    db.session.flush()
-    db.session.expire_all()
-    made = []
-    start = first
-    for number in range(1, count + 1):
-        end = start + timedelta(minutes=minutes)
-        made.append(CarouselSlot(session_id=session.id, number=number, starts_at=start,
-                                 ends_at=end, label=f"Carousel {number}"))
-        start = end + timedelta(minutes=gap)
-    db.session.add_all(made)
-    for workshop in get_workshops(session):
-        workshop.slots = list(made)
-    db.session.commit()
-    return made
+FORMAT = rounds_services.Format(
+    session_kind="carousel", kind="carousel", title="carousel", noun="slot",
+    round_model=CarouselSlot, plan_model=CarouselPlan, seat_model=CarouselSeat,
+    seat_round_key="slot",
+    start_fields=("slot", "slot_label", "starts_at", "ends_at", "workshop", "room", "leaders"),
+    describe_seats=_describe_seats, plan_problems=plan_problems, max_rounds=MAX_SLOTS,
+    no_plan="run the assignment first",
+    start_needs_plan="publish the assignment before starting a slot",
+    save_conflict="another change to this carousel was saved at the same moment; reload the "
+                  "page and try again",
+)

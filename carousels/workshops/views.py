@@ -44,10 +44,10 @@ from carousels.workshops.models import CarouselPlan  # noqa: F401  (registers th
 from events import hooks
 from events.adapters import ConfirmForm, apply_errors, manager_required
 from events.conference import services
-from events.conference.models import Conference, Room, Speaker
+from events.conference.models import Conference
 from events.errors import ConvenorError
 from events.exchange.allocations import safe_cell as _cell
-from events.extensions import csrf, db
+from events.extensions import csrf
 
 bp = Blueprint("carousel", __name__, url_prefix="/organiser/<slug>/carousels")
 me_bp = Blueprint("carousel_me", __name__)
@@ -117,10 +117,9 @@ def _workshop_form(conference, session, form=None, obj=None) -> WorkshopForm:
         SelectChoice(r.id, f"{r.name} ({r.capacity} seats"
                      f"{', step-free' if r.step_free else ''}"
                      f"{', hearing loop' if r.hearing_loop else ''})")
-        for r in db.session.scalars(db.select(Room).where(Room.conference_id == conference.id)
-                                    .order_by(Room.name))]
-    form.leader_ids.choices = [SelectChoice(s.id, s.display_name) for s in db.session.scalars(
-        db.select(Speaker).where(Speaker.conference_id == conference.id).order_by(Speaker.name))]
+        for r in ws.conference_rooms(conference)]
+    form.leader_ids.choices = [SelectChoice(s.id, s.display_name)
+                               for s in ws.conference_speakers(conference)]
     form.slot_numbers.choices = [
         SelectChoice(s.number, f"{s.name} ({conference.local(s.starts_at):%H:%M})")
         for s in ws.get_slots(session)]
@@ -351,7 +350,6 @@ def run(conference: Conference, session_id: int):
     try:
         plan = ws.run_assignment(session)
     except ConvenorError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
         return _plan_page(conference, session, 422)
     stats = plan.stats
@@ -406,7 +404,6 @@ def start_slot(conference: Conference, session_id: int, number: int):
     try:
         result = ws.start_slot(session, number)
     except ConvenorError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         flash(f"Slot {number} started: {result['delegates']} delegates were told their "
@@ -508,7 +505,6 @@ def rank(token: str, session_id: int):
         ranking = ranking_from_form(request.form, [w.id for w in workshops])
         ws.set_preferences(session, delegate, ranking)
     except ConvenorError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         flash("Your ranking is saved. You can change it until the deadline." if ranking

@@ -9,6 +9,7 @@ import pytest
 from carousels.cafe import engine as cafe
 from carousels.cafe import services as cs
 from carousels.cafe.models import CafePlan
+from carousels.rounds import services as rounds_services
 from events import signals
 from events.extensions import db
 
@@ -219,7 +220,7 @@ def test_publish_is_atomic(client, login, conference, cafe_session, people, monk
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(cs, "seat_details", broken)
+    monkeypatch.setattr(rounds_services, "seat_details", broken)
     with pytest.raises(RuntimeError):
         cs.publish(cafe_session, 2)
     monkeypatch.undo()

@@ -1,0 +1,458 @@
+"""The round-plan lifecycle both formats share: versioned drafts, atomic publish, moves, start.
+
+A format (World Cafe, carousel) describes itself once as a ``Format`` in its own services
+module: its models, its words and its seat view. Everything here works for either one, owns
+its transaction (commit, or roll back and raise a coded ``ConvenorError``) and sends its
+signal only after the commit.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from events import signals
+from events.conference.models import Conference, Delegate, Session
+from events.conference.services import Fields
+from events.errors import ConvenorError
+from events.extensions import db
+from events.types import utcnow
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Format:
+    """What one round-based format plugs into the shared lifecycle."""
+
+    #: ``Session.kind`` of its blocks ("world_cafe", "carousel").
+    session_kind: str
+    #: ``kind`` in the signals and the start summary ("cafe", "carousel").
+    kind: str
+    #: The block's name in messages ("World Cafe", "carousel").
+    title: str
+    #: What a round is called ("round", "slot").
+    noun: str
+    #: Models: rounds (``RoundMixin``), plans (``PlanMixin``) and their seats.
+    round_model: type
+    plan_model: type
+    seat_model: type
+    #: Seat key that holds the round number in ``seat_details`` ("round", "slot").
+    seat_round_key: str
+    #: The fields of a seat sent to each delegate when a round starts.
+    start_fields: tuple[str, ...]
+    #: ``(session, plan, seats) -> {delegate id: [seat dict, …]}``: the format's seat view.
+    describe_seats: Callable[[Session, Any, list], dict[int, list[dict]]]
+    #: ``(session, plan) -> [message, …]``: the hard rules a plan breaks today.
+    plan_problems: Callable[[Session, Any], list[str]]
+    #: Messages.
+    no_plan: str = "run the allocation first"
+    start_needs_plan: str = "publish a table plan before starting a round"
+    save_conflict: str = ("another change to this table plan was saved at the same moment; "
+                          "reload the page and try again")
+    publish_conflict: str = ("another organiser published at the same moment; reload the page "
+                             "and try again")
+    #: Maximum number of rounds.
+    max_rounds: int = 12
+
+
+#: Formats by ``Session.kind``, filled by each format's ``install``.
+FORMATS: dict[str, Format] = {}
+
+
+def register(fmt: Format) -> None:
+    """Make ``fmt`` known to the dispatching verbs (``start`` …)."""
+    FORMATS[fmt.session_kind] = fmt
+
+
+def rolls_back(fn: F) -> F:
+    """Roll the session back when ``fn`` raises, so callers never see a half-done change."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            db.session.rollback()
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def sessions(fmt: Format, conference: Conference) -> list[Session]:
+    """Return the conference's blocks of this format in time order."""
+    return list(db.session.scalars(
+        select(Session).where(Session.conference_id == conference.id,
+                              Session.kind == fmt.session_kind)
+        .order_by(Session.starts_at, Session.id)))
+
+
+def get_session(fmt: Format, conference: Conference, session_id: int) -> Session:
+    """Return one of the conference's blocks of this format or raise ``not_found``."""
+    session = db.session.get(Session, session_id)
+    if session is None or session.conference_id != conference.id or \
+            session.kind != fmt.session_kind:
+        raise ConvenorError("not_found", f"no {fmt.title} session {session_id} in this conference")
+    return session
+
+
+def get_rounds(fmt: Format, session: Session) -> list:
+    """Return the block's rounds in order."""
+    model = fmt.round_model
+    return list(db.session.scalars(select(model).where(model.session_id == session.id)
+                                   .order_by(model.number)))
+
+
+def get_plans(fmt: Format, session: Session) -> list:
+    """Return every plan version of the block, newest first."""
+    model = fmt.plan_model
+    return list(db.session.scalars(select(model).where(model.session_id == session.id)
+                                   .order_by(model.version.desc())))
+
+
+def latest_plan(fmt: Format, session: Session) -> Any:
+    """Return the newest plan version (draft or published), if any."""
+    model = fmt.plan_model
+    return db.session.scalar(select(model).where(model.session_id == session.id)
+                             .order_by(model.version.desc()).limit(1))
+
+
+def published_plan(fmt: Format, session: Session) -> Any:
+    """Return the published plan, if any."""
+    model = fmt.plan_model
+    return db.session.scalar(select(model).where(model.session_id == session.id,
+                                                 model.status == "published"))
+
+
+def get_plan(fmt: Format, session: Session, version: int) -> Any:
+    """Return one plan version or raise ``not_found``."""
+    model = fmt.plan_model
+    plan = db.session.scalar(select(model).where(model.session_id == session.id,
+                                                 model.version == version))
+    if plan is None:
+        raise ConvenorError("not_found", f"there is no plan version {version}")
+    return plan
+
+
+def next_version(fmt: Format, session: Session) -> int:
+    """Return the number the next plan version of the block gets."""
+    model = fmt.plan_model
+    return (db.session.scalar(select(func.max(model.version))
+                              .where(model.session_id == session.id)) or 0) + 1
+
+
+def active_delegates(conference: Conference) -> list[Delegate]:
+    """Return the conference's active delegates by name."""
+    return list(db.session.scalars(
+        select(Delegate).where(Delegate.conference_id == conference.id,
+                               Delegate.status == "active").order_by(Delegate.name, Delegate.id)))
+
+
+def preload_delegates(conference: Conference) -> None:
+    """Load every delegate once so seat.delegate needs no query each."""
+    list(db.session.scalars(select(Delegate).where(Delegate.conference_id == conference.id)))
+
+
+def get_delegate(conference_id: int, delegate_id: int) -> Delegate:
+    """Return a delegate of the conference or raise ``not_found`` (field ``delegate_id``)."""
+    delegate = db.session.get(Delegate, delegate_id)
+    if delegate is None or delegate.conference_id != conference_id:
+        raise ConvenorError("not_found", f"no delegate {delegate_id} in this conference",
+                            [{"field": "delegate_id", "message": "is not a delegate"}])
+    return delegate
+
+
+def names_of(people: dict[int, Delegate]) -> Callable[[int], str]:
+    """Return a function naming a delegate id for messages (loading stragglers)."""
+    def name(delegate_id: int) -> str:
+        delegate = people.get(delegate_id) or db.session.get(Delegate, delegate_id)
+        return delegate.name if delegate else str(delegate_id)
+
+    return name
+
+
+# --------------------------------------------------------------------------- rounds
+
+
+def round_times(fields: Fields, session: Session) -> tuple[datetime | None, datetime | None]:
+    """Read ``starts_at``/``ends_at`` and check they fall, in order, within the session."""
+    conference = session.conference
+    starts = fields.moment("starts_at", conference)
+    ends = fields.moment("ends_at", conference)
+    if starts and ends and ends <= starts:
+        fields.error("ends_at", "must be after the start")
+    if starts and ends and (starts < session.starts_at or ends > session.ends_at):
+        local = conference.local
+        fields.error("starts_at", "must fall within the session "
+                     f"({local(session.starts_at):%H:%M}–{local(session.ends_at):%H:%M})")
+    return starts, ends
+
+
+def add_round(fmt: Format, session: Session, data: dict, *,
+              then: Callable[[Any], None] | None = None, **values: Any) -> Any:
+    """Add a round after the existing ones (``starts_at``, ``ends_at``); ``then`` runs before
+    the commit."""
+    fields = Fields(data)
+    extra = {k: fields.text(k, max_len=60) for k in values}
+    starts, ends = round_times(fields, session)
+    existing = get_rounds(fmt, session)
+    if len(existing) >= fmt.max_rounds:
+        fields.error("starts_at", f"a {fmt.title} has at most {fmt.max_rounds} {fmt.noun}s")
+    if existing and starts and starts < existing[-1].ends_at:
+        fields.error("starts_at", f"must not start before the previous {fmt.noun} ends")
+    fields.raise_if_any(f"the {fmt.noun} is not valid")
+    made = fmt.round_model(session_id=session.id, number=len(existing) + 1, starts_at=starts,
+                           ends_at=ends, **extra)
+    db.session.add(made)
+    if then is not None:
+        then(made)
+    db.session.commit()
+    return made
+
+
+def set_rounds(fmt: Format, session: Session, data: dict, *, started: str,
+               label: Callable[[int], str] | None = None,
+               then: Callable[[list], None] | None = None) -> list:
+    """Replace the rounds with ``count`` rounds of ``minutes`` each, ``gap`` minutes apart.
+
+    The first starts at ``starts_at`` (default: the session's start). Refused (``started``
+    is the message) once a round has started; ``then`` runs with the new rounds before the
+    commit.
+    """
+    fields = Fields(data)
+    count = fields.integer("count", required=True, minimum=1)
+    minutes = fields.integer("minutes", required=True, minimum=1)
+    gap = fields.integer("gap", minimum=0) or 0
+    first = fields.moment("starts_at", session.conference) if data.get("starts_at") else \
+        session.starts_at
+    if count and count > fmt.max_rounds:
+        fields.error("count", f"must be at most {fmt.max_rounds}")
+    if count and minutes and first:
+        end = first + timedelta(minutes=count * minutes + (count - 1) * gap)
+        if first < session.starts_at or end > session.ends_at:
+            local = session.conference.local
+            fields.error("minutes", f"the {fmt.noun}s would run {local(first):%H:%M}–"
+                         f"{local(end):%H:%M}, outside the session "
+                         f"({local(session.starts_at):%H:%M}–{local(session.ends_at):%H:%M})")
+    if any(r.started_at for r in get_rounds(fmt, session)):
+        fields.error("count", started)
+    fields.raise_if_any(f"the {fmt.noun}s are not valid")
+    model = fmt.round_model
+    db.session.execute(delete(model).where(model.session_id == session.id))
+    db.session.flush()
+    db.session.expire_all()
+    made = []
+    start = first
+    for number in range(1, count + 1):
+        end = start + timedelta(minutes=minutes)
+        extra = {"label": label(number)} if label else {}
+        made.append(model(session_id=session.id, number=number, starts_at=start, ends_at=end,
+                          **extra))
+        start = end + timedelta(minutes=gap)
+    db.session.add_all(made)
+    if then is not None:
+        then(made)
+    db.session.commit()
+    return made
+
+
+def first_open_round(fmt: Format, session: Session) -> int:
+    """Return the number of the first round that has not started (rounds + 1 if all have)."""
+    rounds = get_rounds(fmt, session)
+    for r in rounds:
+        if r.started_at is None:
+            return r.number
+    return len(rounds) + 1
+
+
+# --------------------------------------------------------------------------- plans
+
+
+def new_plan(fmt: Format, session: Session, stats: dict, note: str) -> Any:
+    """Add the next draft version (no seats yet); the caller adds seats and commits."""
+    plan = fmt.plan_model(session_id=session.id, version=next_version(fmt, session),
+                          status="draft", note=note[:300], stats=dict(stats))
+    db.session.add(plan)
+    return plan
+
+
+def commit_plan(fmt: Format) -> None:
+    """Commit a new plan version; two saved at once get ``conflict`` for the loser."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ConvenorError("conflict", fmt.save_conflict) from None
+
+
+def open_round_for_move(fmt: Format, session: Session, number: int, *, field: str,
+                        started: Callable[[Any], ConvenorError]) -> tuple[Any, list, Any]:
+    """Return (newest plan, rounds, round ``number``) for a hand move, or raise.
+
+    Codes: ``no_plan``, ``invalid`` (no such round), and ``started(round)``'s error.
+    """
+    plan = latest_plan(fmt, session)
+    if plan is None:
+        raise ConvenorError("no_plan", fmt.no_plan)
+    rounds = get_rounds(fmt, session)
+    if not 1 <= number <= len(rounds):
+        raise ConvenorError("invalid", f"there is no {fmt.noun} {number}",
+                            [{"field": field, "message": f"is not a {fmt.noun}"}])
+    chosen = rounds[number - 1]
+    if chosen.started_at is not None:
+        raise started(chosen)
+    return plan, rounds, chosen
+
+
+def record_move(fmt: Format, session: Session, plan: Any, *, match: Callable[[Any], bool],
+                place: Callable[[Any | None], Any], stats: dict, note: str,
+                save: Callable[[str], Any]) -> Any:
+    """Save a checked hand move and return the plan that holds it.
+
+    A draft changes in place (``match`` finds the moved seat, ``place(seat)`` updates it or,
+    given None, returns a new one); a published plan is never changed: ``save(note)`` adds a
+    new draft.
+    """
+    if plan.status == "draft":
+        seat = next((s for s in plan.seats if match(s)), None)
+        if seat is None:
+            plan.seats.append(place(None))
+        else:
+            place(seat)
+        plan.stats = dict(stats)
+        plan.note = (f"{plan.note}; {note}" if plan.note else note)[-300:]
+    else:
+        plan = save(f"From version {plan.version}: {note}")
+    commit_plan(fmt)
+    return plan
+
+
+def seats_of(fmt: Format, session: Session, plan: Any, delegate_id: int | None) -> list:
+    """Return the plan's seats (only ``delegate_id``'s, if given, loading no others)."""
+    if delegate_id is None:
+        preload_delegates(session.conference)
+        return list(plan.seats)
+    model = fmt.seat_model
+    return list(db.session.scalars(select(model).where(model.plan_id == plan.id,
+                                                       model.delegate_id == delegate_id)))
+
+
+def seat_details(fmt: Format, session: Session, plan: Any,
+                 delegate_id: int | None = None) -> dict[int, list[dict]]:
+    """Return each seated delegate's seats in ``plan`` as the format describes them."""
+    return fmt.describe_seats(session, plan, seats_of(fmt, session, plan, delegate_id))
+
+
+def published_seats(fmt: Format, delegate: Delegate) -> Iterator[tuple[Session, Any, list[dict]]]:
+    """Yield (block, published plan, the delegate's seats) for every published block."""
+    for session in sessions(fmt, delegate.conference):
+        plan = published_plan(fmt, session)
+        if plan is None:
+            continue
+        yield session, plan, seat_details(fmt, session, plan, delegate.id).get(delegate.id, [])
+
+
+def publish(fmt: Format, session: Session, version: int | None = None, *,
+            now: datetime | None = None) -> Any:
+    """Publish a plan version (default: the newest) in one transaction; return it.
+
+    The previously published version becomes "superseded" in the same commit, so a failure
+    leaves it published. A plan that breaks a hard rule (``rule_broken``) is refused; two
+    organisers publishing at once get ``conflict``. Publishing the version that is already
+    published changes nothing and sends nothing. Sends ``allocation_published`` after the
+    commit.
+    """
+    plan = get_plan(fmt, session, version) if version is not None else latest_plan(fmt, session)
+    if plan is None:
+        raise ConvenorError("no_plan", fmt.no_plan)
+    if plan.status == "published":
+        return plan  # a repeated publish (double click, retry) returns the first result
+    try:
+        previous = published_plan(fmt, session)
+        if previous is not None:
+            previous.status = "superseded"
+            db.session.flush()
+        plan.status = "published"
+        plan.published_at = now or utcnow()
+        db.session.flush()
+        problems = fmt.plan_problems(session, plan)
+        if problems:
+            raise ConvenorError("rule_broken", "this plan cannot be published: " + problems[0],
+                                [{"message": p} for p in problems])
+        per_delegate = seat_details(fmt, session, plan)
+        session.conference.version += 1
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ConvenorError("conflict", fmt.publish_conflict) from None
+    except Exception:
+        db.session.rollback()
+        raise
+    signals.allocation_published.send(session.conference, kind=fmt.kind, session=session,
+                                      version=plan.version, per_delegate=per_delegate)
+    return plan
+
+
+@rolls_back
+def start_round(fmt: Format, session: Session, number: int, *,
+                now: datetime | None = None) -> dict:
+    """Mark round ``number`` started and tell every seated delegate where to go.
+
+    Needs a published plan (``no_plan``). Sends ``round_starting`` with, per delegate id,
+    the format's ``start_fields`` of their seat. Returns a summary dict.
+    """
+    if session.kind != fmt.session_kind:
+        raise ConvenorError("not_found", f"this session is not a {fmt.title}")
+    rounds = get_rounds(fmt, session)
+    if not 1 <= number <= len(rounds):
+        raise ConvenorError("not_found", f"there is no {fmt.noun} {number}")
+    plan = published_plan(fmt, session)
+    if plan is None:
+        raise ConvenorError("no_plan", fmt.start_needs_plan)
+    chosen = rounds[number - 1]
+    if chosen.started_at is None:
+        chosen.started_at = now or utcnow()
+    db.session.commit()
+    per_delegate = {}
+    for delegate_id, seats in seat_details(fmt, session, plan).items():
+        for seat in seats:
+            if seat[fmt.seat_round_key] == number:
+                per_delegate[delegate_id] = {k: seat[k] for k in fmt.start_fields}
+    signals.round_starting.send(session.conference, kind=fmt.kind, session=session,
+                                number=number, per_delegate=per_delegate)
+    return {"kind": fmt.kind, "session_id": session.id, "number": number,
+            "started_at": chosen.started_at.isoformat(), "plan_version": plan.version,
+            "delegates": len(per_delegate)}
+
+
+# --------------------------------------------------------------------------- any format
+
+
+def get_round_session(conference: Conference, session_id: int) -> Session:
+    """Return any session of the conference or raise ``not_found``."""
+    session = db.session.get(Session, session_id)
+    if session is None or session.conference_id != conference.id:
+        raise ConvenorError("not_found", f"no session {session_id} in this conference")
+    return session
+
+
+def format_of(session: Session) -> Format:
+    """Return the format of a round-based block or raise ``not_found``."""
+    fmt = FORMATS.get(session.kind)
+    if fmt is None:
+        raise ConvenorError("not_found", "this session has no rounds: it is neither a carousel "
+                            "nor a World Cafe")
+    return fmt
+
+
+def start(session: Session, number: int, *, now: datetime | None = None) -> dict:
+    """Start round/slot ``number`` of a carousel or World Cafe session; return a summary."""
+    return start_round(format_of(session), session, number, now=now)
