@@ -28,7 +28,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from carousels.cafe import services as cs
-from carousels.cafe.models import CafePlan  # noqa: F401  (registers the models with the app)
+from carousels.rounds import views as rounds_views
 from events import hooks
 from events.adapters import ConfirmForm, apply_errors, manager_required
 from events.conference.models import Conference
@@ -130,10 +130,7 @@ def _round_choices(rounds) -> list:
 
 
 def _session(conference: Conference, session_id: int):
-    try:
-        return cs.get_cafe_session(conference, session_id)
-    except ConvenorError:
-        abort(404)
+    return rounds_views.block_or_404(cs.FORMAT, conference, session_id)
 
 
 @bp.route("/")
@@ -273,9 +270,7 @@ def delete_table(conference: Conference, session_id: int, table_id: int):
 
 def _plan_forms(conference, session, plan, rounds, tables):
     move = MoveForm(prefix="move")
-    seated = sorted({s.delegate for s in plan.seats}, key=lambda d: d.name) if plan else []
-    move.delegate_id.choices = [SelectChoice(d.id, f"{d.name} — {d.organisation}"
-                                             if d.organisation else d.name) for d in seated]
+    move.delegate_id.choices = rounds_views.seated_choices(plan)
     move.round_number.choices = _round_choices([r for r in rounds if r.started_at is None])
     move.table_id.choices = [SelectChoice(t.id, f"{t.name}{' (step-free)' if t.step_free else ''}")
                              for t in tables]
@@ -293,13 +288,7 @@ def _plan_page(conference, session, status=200, version=None, **forms):
     rounds = cs.get_rounds(session)
     tables = cs.get_tables(session)
     published = cs.published_plan(session)
-    plan = None
-    if version is not None:
-        try:
-            plan = cs.get_plan(session, version)
-        except ConvenorError:
-            abort(404)
-    plan = plan or cs.latest_plan(session)
+    plan = rounds_views.shown_plan(cs.FORMAT, session, version)
     defaults = _plan_forms(conference, session, plan, rounds, tables)
     defaults.update(forms)
     return render_template(
@@ -323,8 +312,7 @@ def plan(conference: Conference, session_id: int):
     return _plan_page(conference, session, version=version)
 
 
-def _back(conference, session, anchor=""):
-    return redirect(url_for(".plan", slug=conference.slug, session_id=session.id) + anchor)
+_back = rounds_views.back
 
 
 @bp.route("/<int:session_id>/allocate", methods=["POST"])
@@ -361,32 +349,16 @@ def move(conference: Conference, session_id: int):
     plan = cs.latest_plan(session)
     form = _plan_forms(conference, session, plan, cs.get_rounds(session),
                        cs.get_tables(session))["move_form"]
-    if form.validate_on_submit():
-        try:
-            cs.move_delegate(session, form.delegate_id.data, form.round_number.data,
-                             form.table_id.data)
-        except ConvenorError as exc:
-            apply_errors(form, exc)
-        else:
-            flash("Moved. The counts below are updated; publish when ready.", "success")
-            return _back(conference, session, "#move")
-    return _plan_page(conference, session, 422, move_form=form)
+    return rounds_views.move(conference, session, form, lambda: cs.move_delegate(
+        session, form.delegate_id.data, form.round_number.data, form.table_id.data), _plan_page)
 
 
 @bp.route("/<int:session_id>/publish", methods=["POST"])
 @manager_required
 def publish(conference: Conference, session_id: int):
     """Publish the newest plan (or ``version``) for delegates."""
-    session = _session(conference, session_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        plan = cs.publish(session, request.form.get("version", type=int))
-    except ConvenorError as exc:
-        flash(exc.message, "error")
-        return _plan_page(conference, session, 422)
-    flash(f"Published version {plan.version}: delegates now see their tables.", "success")
-    return _back(conference, session)
+    return rounds_views.publish(cs.FORMAT, conference, _session(conference, session_id),
+                                _plan_page, "tables")
 
 
 @bp.route("/<int:session_id>/absences", methods=["POST"])
@@ -425,20 +397,8 @@ def clear_absence(conference: Conference, session_id: int, delegate_id: int):
 @manager_required
 def start_round(conference: Conference, session_id: int, number: int):
     """Start a round: delegates' pages and screens show where to go."""
-    session = _session(conference, session_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        result = cs.start_round(session, number)
-    except ConvenorError as exc:
-        flash(exc.message, "error")
-    else:
-        flash(f"Round {number} started: {result['delegates']} delegates were told their table.",
-              "success")
-    back = request.form.get("next", "")
-    if back.startswith(f"/organiser/{conference.slug}/") and "//" not in back:
-        return redirect(back)
-    return _back(conference, session)
+    return rounds_views.start(cs.FORMAT, conference, _session(conference, session_id), number,
+                              "table")
 
 
 @bp.route("/<int:session_id>/print/tables")
@@ -446,7 +406,7 @@ def start_round(conference: Conference, session_id: int, number: int):
 def print_tables(conference: Conference, session_id: int):
     """Print a sheet per table per round: host, question, names."""
     session = _session(conference, session_id)
-    plan = _print_plan(session)
+    plan = rounds_views.printed_plan(cs.FORMAT, session)
     return render_template("carousels/cafe_print_tables.html", conference=conference,
                            session=session, plan=plan, floor=cs.floor_plan(session, plan))
 
@@ -456,24 +416,12 @@ def print_tables(conference: Conference, session_id: int):
 def print_cards(conference: Conference, session_id: int):
     """Print a card per delegate with their table for each round."""
     session = _session(conference, session_id)
-    plan = _print_plan(session)
+    plan = rounds_views.printed_plan(cs.FORMAT, session)
     details = cs.seat_details(session, plan)
     people = sorted(((d, details[d.id]) for d in {s.delegate for s in plan.seats}),
                     key=lambda item: item[0].name)
     return render_template("carousels/cafe_print_cards.html", conference=conference,
                            session=session, plan=plan, people=people)
-
-
-def _print_plan(session):
-    version = request.args.get("version", type=int)
-    try:
-        plan = cs.get_plan(session, version) if version else cs.published_plan(session)
-    except ConvenorError:
-        abort(404)
-    plan = plan or cs.latest_plan(session)
-    if plan is None:
-        abort(404)
-    return plan
 
 
 # --------------------------------------------------------------------------- delegate page

@@ -39,8 +39,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from carousels.rounds import views as rounds_views
 from carousels.workshops import services as ws
-from carousels.workshops.models import CarouselPlan  # noqa: F401  (registers the models with the app)
 from events import hooks
 from events.adapters import ConfirmForm, apply_errors, manager_required
 from events.conference import services
@@ -142,10 +142,7 @@ def _workshop_data(form: WorkshopForm) -> dict:
 
 
 def _session(conference: Conference, session_id: int):
-    try:
-        return ws.get_carousel_session(conference, session_id)
-    except ConvenorError:
-        abort(404)
+    return rounds_views.block_or_404(ws.FORMAT, conference, session_id)
 
 
 @bp.route("/")
@@ -294,9 +291,7 @@ def delete_workshop(conference: Conference, session_id: int, workshop_id: int):
 
 def _move_form(session, plan, slots, workshops, form=None) -> MoveForm:
     form = form or MoveForm(prefix="move")
-    seated = sorted({s.delegate for s in plan.seats}, key=lambda d: (d.name, d.id)) if plan else []
-    form.delegate_id.choices = [SelectChoice(d.id, f"{d.name} — {d.organisation}"
-                                             if d.organisation else d.name) for d in seated]
+    form.delegate_id.choices = rounds_views.seated_choices(plan)
     form.slot_number.choices = [SelectChoice(s.number, s.name) for s in slots
                                 if s.started_at is None]
     form.workshop_id.choices = [SelectChoice(w.id, f"{w.title}"
@@ -308,13 +303,7 @@ def _move_form(session, plan, slots, workshops, form=None) -> MoveForm:
 def _plan_page(conference, session, status=200, version=None, move_form=None):
     slots = ws.get_slots(session)
     workshops = ws.get_workshops(session)
-    plan = None
-    if version is not None:
-        try:
-            plan = ws.get_plan(session, version)
-        except ConvenorError:
-            abort(404)
-    plan = plan or ws.latest_plan(session)
+    plan = rounds_views.shown_plan(ws.FORMAT, session, version)
     return render_template(
         "carousels/workshop_plan.html", conference=conference, session=session, slots=slots,
         workshops=workshops, plan=plan, published=ws.published_plan(session),
@@ -336,8 +325,7 @@ def plan(conference: Conference, session_id: int):
     return _plan_page(conference, session, version=request.args.get("version", type=int))
 
 
-def _back(conference, session, anchor=""):
-    return redirect(url_for(".plan", slug=conference.slug, session_id=session.id) + anchor)
+_back = rounds_views.back
 
 
 @bp.route("/<int:session_id>/run", methods=["POST"])
@@ -366,64 +354,24 @@ def move(conference: Conference, session_id: int):
     session = _session(conference, session_id)
     form = _move_form(session, ws.latest_plan(session), ws.get_slots(session),
                       ws.get_workshops(session))
-    if form.validate_on_submit():
-        try:
-            ws.move_delegate(session, form.delegate_id.data, form.slot_number.data,
-                             form.workshop_id.data)
-        except ConvenorError as exc:
-            apply_errors(form, exc)
-        else:
-            flash("Moved. The counts below are updated; publish when ready.", "success")
-            return _back(conference, session, "#move")
-    return _plan_page(conference, session, 422, move_form=form)
+    return rounds_views.move(conference, session, form, lambda: ws.move_delegate(
+        session, form.delegate_id.data, form.slot_number.data, form.workshop_id.data), _plan_page)
 
 
 @bp.route("/<int:session_id>/publish", methods=["POST"])
 @manager_required
 def publish(conference: Conference, session_id: int):
     """Publish the newest plan (or ``version``) for delegates."""
-    session = _session(conference, session_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        plan = ws.publish(session, request.form.get("version", type=int))
-    except ConvenorError as exc:
-        flash(exc.message, "error")
-        return _plan_page(conference, session, 422)
-    flash(f"Published version {plan.version}: delegates now see their workshops.", "success")
-    return _back(conference, session)
+    return rounds_views.publish(ws.FORMAT, conference, _session(conference, session_id),
+                                _plan_page, "workshops")
 
 
 @bp.route("/<int:session_id>/slots/<int:number>/start", methods=["POST"])
 @manager_required
 def start_slot(conference: Conference, session_id: int, number: int):
     """Start a slot: delegates' pages and screens show where to go."""
-    session = _session(conference, session_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        result = ws.start_slot(session, number)
-    except ConvenorError as exc:
-        flash(exc.message, "error")
-    else:
-        flash(f"Slot {number} started: {result['delegates']} delegates were told their "
-              "workshop.", "success")
-    back = request.form.get("next", "")
-    if back.startswith(f"/organiser/{conference.slug}/") and "//" not in back:
-        return redirect(back)
-    return _back(conference, session)
-
-
-def _list_plan(session):
-    version = request.args.get("version", type=int)
-    try:
-        plan = ws.get_plan(session, version) if version else ws.published_plan(session)
-    except ConvenorError:
-        abort(404)
-    plan = plan or ws.latest_plan(session)
-    if plan is None:
-        abort(404)
-    return plan
+    return rounds_views.start(ws.FORMAT, conference, _session(conference, session_id), number,
+                              "workshop")
 
 
 @bp.route("/<int:session_id>/attendees")
@@ -431,7 +379,7 @@ def _list_plan(session):
 def attendees(conference: Conference, session_id: int):
     """Print the leaders' attendee lists: one sheet per workshop per slot."""
     session = _session(conference, session_id)
-    plan = _list_plan(session)
+    plan = rounds_views.printed_plan(ws.FORMAT, session)
     workshop_id = request.args.get("workshop", type=int)
     workshops = [w for w in ws.get_workshops(session) if workshop_id in (None, w.id)]
     return render_template("carousels/workshop_attendees.html", conference=conference,
@@ -444,7 +392,7 @@ def attendees(conference: Conference, session_id: int):
 def attendees_csv(conference: Conference, session_id: int):
     """Download every workshop's attendees per slot as CSV."""
     session = _session(conference, session_id)
-    plan = _list_plan(session)
+    plan = rounds_views.printed_plan(ws.FORMAT, session)
     lists = ws.attendees(session, plan)
     out = io.StringIO()
     writer = csv.writer(out)
