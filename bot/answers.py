@@ -306,13 +306,13 @@ def allocation_report(session, plan, *, base_url: str = "") -> Reply:
         elif stats.get("lower_bound") is not None:
             figures.append(f"lower bound {stats['lower_bound']}")
         ref = "carousel"
-        review = f"{base_url}/organiser/{session.conference.slug}/carousels/{session.id}/plan"
+        review = f"{base_url}/organiser/{session.conference.slug}/carousels/{session.id}/"
     else:
         figures = [f"{stats.get('repeat_pairs', 0)} repeated meetings",
                    f"{stats.get('same_org_pairs', 0)} same-trust pairs "
                    f"(lower bound {stats.get('same_org_lower_bound', 0)})"]
         ref = "cafe"
-        review = f"{base_url}/organiser/{session.conference.slug}/cafe/{session.id}/plan"
+        review = f"{base_url}/organiser/{session.conference.slug}/cafe/{session.id}/"
     if stats.get("seconds") is not None:
         figures.append(f"{stats['seconds']} s")
     return Reply(f"Draft version {plan.version} of {session.title} is ready: " + "; ".join(figures)

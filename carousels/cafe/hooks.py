@@ -54,6 +54,32 @@ def cafe_agenda(delegate: Delegate) -> list:
     return items
 
 
+def cafe_entries(delegate: Delegate) -> list[dict]:
+    """Return the delegate's published World Cafe seats as entries of their day (``AGENDA_ENTRIES``).
+
+    One per round: ``kind`` "world_cafe", ``session_id``, ``replaces_session_id``, ``title``
+    (the block's), ``starts_at``/``ends_at`` (with the conference's offset), ``room``,
+    ``speakers`` (none), ``status`` and the seat: ``round``, ``table``, ``table_number``,
+    ``host`` (a name or None), ``is_host``, ``question``.
+    """
+    entries = []
+    for session in cs.cafe_sessions(delegate.conference):
+        plan = cs.published_plan(session)
+        if plan is None:
+            continue
+        for seat in cs.seat_details(session, plan, delegate.id).get(delegate.id, []):
+            entries.append({
+                "kind": "world_cafe", "session_id": session.id,
+                "replaces_session_id": session.id, "title": session.title,
+                "starts_at": seat["starts_at"], "ends_at": seat["ends_at"],
+                "room": seat["room"] or None, "speakers": [],
+                "status": "cancelled" if session.cancelled else "scheduled",
+                "round": seat["round"], "table": seat["table"],
+                "table_number": seat["table_number"], "host": seat["host"] or None,
+                "is_host": seat["is_host"], "question": seat["question"]})
+    return entries
+
+
 def cafe_rows(conference: Conference):
     """Yield one CSV row per delegate per round of every published World Cafe plan."""
     from events.exchange.allocations import AllocationRow
@@ -132,6 +158,7 @@ def install() -> None:
     """Register the World Cafe's providers with the extension points ``events`` owns."""
     hooks.add(hooks.ROUND_COUNTERS, round_count)
     hooks.add(hooks.AGENDA_PROVIDERS, cafe_agenda)
+    hooks.add(hooks.AGENDA_ENTRIES, cafe_entries)
     hooks.add(hooks.ALLOCATION_ROWS, cafe_rows)
     hooks.add(hooks.DEMO_HOOKS, demo_cafe)
     hooks.add(hooks.LIVE_PANELS, "carousels/cafe_live_panel.html")

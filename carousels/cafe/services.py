@@ -31,6 +31,7 @@ from events.conference.models import Conference, Delegate, Session
 from events.conference.services import Fields
 from events.errors import ConvenorError
 from events.extensions import db
+from events.types import utcnow
 
 DEFAULT_TIME_LIMIT_S = 5.0
 MAX_TABLES = 500
@@ -483,7 +484,7 @@ def publish(session: Session, version: int | None = None, *,
 
     Sends ``allocation_published`` (kind "cafe") after the commit.
     """
-    return rounds_services.publish(FORMAT, session, version, now=now)
+    return rounds_services.publish_plan(FORMAT, session, version, now=now)
 
 
 # --------------------------------------------------------------------------- during the event
@@ -558,6 +559,77 @@ def delegate_tables(delegate: Delegate) -> list[dict]:
     return sorted(out, key=lambda s: (s["starts_at"], s["session_id"]))
 
 
+def _chosen_seat(seats: list[dict], now: datetime) -> dict:
+    """Return the seat in progress, else the next one, else the last one (``seats`` in order)."""
+    for seat in seats:
+        if datetime.fromisoformat(seat["ends_at"]) > now:
+            return seat
+    return seats[-1]
+
+
+def delegate_table(delegate: Delegate, *, round_number: int | None = None,
+                   now: datetime | None = None) -> dict | None:
+    """Return the delegate's seat in round ``round_number``, else in the round now or next.
+
+    After the last round, the last one. The block is the World Cafe in progress or next. None
+    when no plan is published or the delegate has no seat. Keys: ``round``, ``title`` (the
+    session's), ``table``, ``table_number``, ``room``, ``host`` (a name or None),
+    ``is_host``, ``question``, ``starts_at``, ``ends_at`` (with the conference's offset),
+    ``session_id``. An unknown round raises ``not_found``.
+    """
+    seats = delegate_tables(delegate)
+    if not seats:
+        return None
+    seat = _chosen_seat(seats, now or utcnow())
+    if round_number is not None:
+        session = get_cafe_session(delegate.conference, seat["session_id"])
+        if not 1 <= round_number <= len(get_rounds(session)):
+            raise ConvenorError("not_found", f"there is no round {round_number} in "
+                                f"{session.title}")
+        seat = next((s for s in seats if s["session_id"] == session.id
+                     and s["round"] == round_number), None)
+        if seat is None:
+            return None
+    return {"round": seat["round"], "title": seat["session"], "table": seat["table"],
+            "table_number": seat["table_number"], "room": seat["room"] or None,
+            "host": seat["host"] or None, "is_host": seat["is_host"],
+            "question": seat["question"], "starts_at": seat["starts_at"],
+            "ends_at": seat["ends_at"], "session_id": seat["session_id"]}
+
+
+def table_roster(delegate: Delegate, round_number: int, *,
+                 now: datetime | None = None) -> dict:
+    """Return who sits at the table ``delegate`` hosts in round ``round_number``.
+
+    ``{"round", "table", "table_number", "room", "question", "people": [{"name",
+    "organisation"}, …]}``: the others at the table (not the host), by name. The block is the
+    World Cafe in progress or next that they host. Codes: ``no_plan`` (nothing published),
+    ``forbidden`` (they host no table in that round).
+    """
+    if not any(published_plan(s) for s in cafe_sessions(delegate.conference)):
+        raise ConvenorError("no_plan", "no World Cafe table plan is published yet")
+    hosted = [s for s in delegate_tables(delegate) if s["is_host"]]
+    if hosted:
+        current = _chosen_seat(hosted, now or utcnow())["session_id"]
+        hosted = sorted((s for s in hosted if s["round"] == round_number),
+                        key=lambda s: s["session_id"] != current)
+    if not hosted:
+        raise ConvenorError("forbidden", f"you do not host a table in round {round_number}")
+    seat = hosted[0]
+    session = get_cafe_session(delegate.conference, seat["session_id"])
+    plan = published_plan(session)
+    table = db.session.scalar(select(CafeTable).where(CafeTable.session_id == session.id,
+                                                      CafeTable.host_id == delegate.id))
+    others = db.session.scalars(
+        select(Delegate).join(CafeSeat, CafeSeat.delegate_id == Delegate.id)
+        .where(CafeSeat.plan_id == plan.id, CafeSeat.round_number == round_number,
+               CafeSeat.table_id == table.id, Delegate.id != delegate.id)
+        .order_by(Delegate.name, Delegate.id))
+    return {"round": round_number, "table": seat["table"], "table_number": seat["table_number"],
+            "room": seat["room"] or None, "question": seat["question"],
+            "people": [{"name": d.name, "organisation": d.organisation} for d in others]}
+
+
 def floor_plan(session: Session, plan: CafePlan) -> list[dict]:
     """Return each round as table cards for the organiser's floor plan.
 
@@ -606,9 +678,17 @@ def floor_plan(session: Session, plan: CafePlan) -> list[dict]:
     return out
 
 
+def _figures(session: Session, plan: CafePlan | None) -> dict:
+    """Return a plan's repeated meetings and same-organisation pairs for the organisers."""
+    if plan is None:
+        return {}
+    return {k: plan.stats[k] for k in ("repeat_pairs", "same_org_pairs") if k in plan.stats}
+
+
 FORMAT = rounds_services.Format(
     session_kind="world_cafe", kind="cafe", title="World Cafe", noun="round",
     round_model=CafeRound, plan_model=CafePlan, seat_model=CafeSeat, seat_round_key="round",
     start_fields=("table", "room", "host", "question", "round"),
     describe_seats=_describe_seats, plan_problems=plan_problems, max_rounds=MAX_ROUNDS,
+    allocate=allocate, time_limit_key="CAFE_TIME_LIMIT_S", figures=_figures,
 )

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from events import signals
+from events.checkin.services import door_summary
 from events.conference.models import Conference, Delegate, Session
 from events.conference.services import Fields
 from events.errors import ConvenorError
@@ -51,6 +53,12 @@ class Format:
     describe_seats: Callable[[Session, Any, list], dict[int, list[dict]]]
     #: ``(session, plan) -> [message, …]``: the hard rules a plan breaks today.
     plan_problems: Callable[[Session, Any], list[str]]
+    #: ``(session, *, time_limit_s) -> plan``: compute and save a new draft plan.
+    allocate: Callable[..., Any]
+    #: App config key of the allocation's default time limit ("CAFE_TIME_LIMIT_S" …).
+    time_limit_key: str
+    #: ``(session, plan or None) -> dict``: the format's figures for the organisers' stats.
+    figures: Callable[[Session, Any], dict]
     #: Messages.
     no_plan: str = "run the allocation first"
     start_needs_plan: str = "publish a table plan before starting a round"
@@ -360,8 +368,8 @@ def published_seats(fmt: Format, delegate: Delegate) -> Iterator[tuple[Session, 
         yield session, plan, seat_details(fmt, session, plan, delegate.id).get(delegate.id, [])
 
 
-def publish(fmt: Format, session: Session, version: int | None = None, *,
-            now: datetime | None = None) -> Any:
+def publish_plan(fmt: Format, session: Session, version: int | None = None, *,
+                 now: datetime | None = None) -> Any:
     """Publish a plan version (default: the newest) in one transaction; return it.
 
     The previously published version becomes "superseded" in the same commit, so a failure
@@ -456,3 +464,81 @@ def format_of(session: Session) -> Format:
 def start(session: Session, number: int, *, now: datetime | None = None) -> dict:
     """Start round/slot ``number`` of a carousel or World Cafe session; return a summary."""
     return start_round(format_of(session), session, number, now=now)
+
+
+#: Words that name "the conference's only block of this kind" in ``get_block``.
+BLOCK_WORDS = {"cafe": "world_cafe", "world_cafe": "world_cafe", "carousel": "carousel"}
+
+
+def get_block(conference: Conference, ref: str | int) -> Session:
+    """Return the round-based block ``ref`` names: a session id, or "cafe"/"world_cafe"/"carousel".
+
+    A word means the conference's only block of that kind. Codes: ``not_found`` (no such
+    block, or not round-based), ``ambiguous`` (several of that kind; details list
+    ``{"id", "title"}`` of each).
+    """
+    word = str(ref).strip().lower()
+    if isinstance(ref, int) or word.isdigit():
+        session = get_round_session(conference, int(word))
+        format_of(session)
+        return session
+    kind = BLOCK_WORDS.get(word)
+    fmt = FORMATS.get(kind or "")
+    if fmt is None:
+        raise ConvenorError("not_found", f"“{ref}” is not a block: say cafe, carousel or a "
+                            "session id")
+    found = sessions(fmt, conference)
+    if not found:
+        raise ConvenorError("not_found", f"this conference has no {fmt.title}")
+    if len(found) > 1:
+        raise ConvenorError("ambiguous", f"this conference has {len(found)} {fmt.title} blocks",
+                            [{"id": s.id, "title": s.title} for s in found])
+    return found[0]
+
+
+def allocate(session: Session, *, time_limit_s: float | None = None) -> Any:
+    """Compute a new draft plan for a carousel or World Cafe block; return the plan.
+
+    ``time_limit_s`` defaults to the app's ``CAFE_TIME_LIMIT_S``/``CAROUSEL_TIME_LIMIT_S``.
+    Raises ``not_found`` for a block that is not round-based, else the format's codes.
+    """
+    fmt = format_of(session)
+    if time_limit_s is None and fmt.time_limit_key in current_app.config:
+        time_limit_s = float(current_app.config[fmt.time_limit_key])
+    return fmt.allocate(session, time_limit_s=time_limit_s)
+
+
+def publish(session: Session, version: int | None = None, *,
+            now: datetime | None = None) -> dict:
+    """Publish a block's plan (default: the newest); return ``{"version", "delegates"}``.
+
+    ``delegates`` is how many delegates the plan seats. Codes: ``no_plan``, ``not_found``,
+    ``rule_broken`` (its message names the first problem), ``conflict``.
+    """
+    fmt = format_of(session)
+    plan = publish_plan(fmt, session, version, now=now)
+    return {"version": plan.version, "delegates": len({s.delegate_id for s in plan.seats})}
+
+
+def organiser_stats(conference: Conference) -> dict:
+    """Return the organisers' figures: door arrivals, each round-based block, Slack reach.
+
+    ``{"door": {"arrived", "expected"}, "blocks": [{"kind", "session_id", "title",
+    "published_version", …the format's figures, "active_delegates"}], "slack": {"linked",
+    "active"}}``; a block's figures come from its published plan, else its newest draft.
+    """
+    door = door_summary(conference)
+    active = active_delegates(conference)
+    blocks = []
+    for session in sorted((s for fmt in FORMATS.values() for s in sessions(fmt, conference)),
+                          key=lambda s: (s.starts_at, s.id)):
+        fmt = FORMATS[session.kind]
+        published = published_plan(fmt, session)
+        blocks.append({"kind": fmt.kind, "session_id": session.id, "title": session.title,
+                       "published_version": published.version if published else None,
+                       **fmt.figures(session, published or latest_plan(fmt, session)),
+                       "active_delegates": len(active)})
+    return {"door": {"arrived": int(door["arrived"]), "expected": int(door["expected"])},
+            "blocks": blocks,
+            "slack": {"linked": sum(1 for d in active if d.slack_user_id),
+                      "active": len(active)}}

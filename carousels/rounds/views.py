@@ -74,7 +74,7 @@ def publish(fmt: services.Format, conference: Conference, session: Session,
     """Publish the newest plan (or the form's ``version``); delegates now see their ``seen``."""
     confirmed()
     try:
-        plan = services.publish(fmt, session, request.form.get("version", type=int))
+        plan = services.publish_plan(fmt, session, request.form.get("version", type=int))
     except ConvenorError as exc:
         flash(exc.message, "error")
         return page(conference, session, 422)

@@ -82,7 +82,7 @@ def delegate_carousels(slug, delegate_id):
     from events.conference import services
 
     delegate = services.get_delegate(adapters.managed(slug), delegate_id)
-    return jsonify(ws.delegate_carousels(delegate))
+    return jsonify([ws.carousel_view(c) for c in ws.delegate_carousels(delegate)])
 
 
 @bp.put("/conferences/<slug>/delegates/<int:delegate_id>/preferences")

@@ -35,6 +35,34 @@ def carousel_agenda(delegate: Delegate) -> list:
     return items
 
 
+def carousel_entries(delegate: Delegate) -> list[dict]:
+    """Return the delegate's published carousel seats as entries of their day (``AGENDA_ENTRIES``).
+
+    One per slot: ``kind`` "carousel", ``session_id``, ``replaces_session_id``, ``title`` (the
+    block's), ``starts_at``/``ends_at`` (with the conference's offset), ``room``, ``speakers``
+    (the leaders), ``status`` and the seat: ``slot``, ``slot_label``, ``workshop``,
+    ``leaders``, ``line``.
+    """
+    entries = []
+    for session in ws.carousel_sessions(delegate.conference):
+        plan = ws.published_plan(session)
+        if plan is None:
+            continue
+        workshops = {w.id: w for w in ws.get_workshops(session)}
+        for seat in ws.seat_details(session, plan, delegate.id).get(delegate.id, []):
+            workshop = workshops[seat["workshop_id"]]
+            entries.append({
+                "kind": "carousel", "session_id": session.id, "replaces_session_id": session.id,
+                "title": session.title, "starts_at": seat["starts_at"],
+                "ends_at": seat["ends_at"], "room": seat["room"] or None,
+                "speakers": [s.display_name for s in workshop.leaders],
+                "status": "cancelled" if session.cancelled else "scheduled",
+                "slot": seat["slot"], "slot_label": seat["slot_label"],
+                "workshop": seat["workshop"], "leaders": seat["leaders"],
+                "line": ws.delegate_line(seat)})
+    return entries
+
+
 def carousel_rows(conference: Conference):
     """Yield one CSV row per delegate per slot of every published carousel plan."""
     from events.exchange.allocations import AllocationRow
@@ -158,6 +186,7 @@ def install() -> None:
     """Register the carousel's providers with the extension points ``events`` owns."""
     hooks.add(hooks.ROUND_COUNTERS, slot_count)
     hooks.add(hooks.AGENDA_PROVIDERS, carousel_agenda)
+    hooks.add(hooks.AGENDA_ENTRIES, carousel_entries)
     hooks.add(hooks.ALLOCATION_ROWS, carousel_rows)
     hooks.add(hooks.SCHEDULE_PROVIDERS, carousel_schedule)
     hooks.add(hooks.DEMO_HOOKS, demo_carousel)

@@ -11,6 +11,7 @@ lacks it (the engine's per-delegate ``exclude`` rule, checked here too).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -604,7 +605,7 @@ def publish(session: Session, version: int | None = None, *,
 
     Sends ``allocation_published`` (kind "carousel") after the commit.
     """
-    return rounds_services.publish(FORMAT, session, version, now=now)
+    return rounds_services.publish_plan(FORMAT, session, version, now=now)
 
 
 def start_slot(session: Session, number: int, *, now: datetime | None = None) -> dict:
@@ -630,8 +631,44 @@ def delegate_line(seat: dict) -> str:
     return line
 
 
+def leaders_text(workshop: CarouselWorkshop) -> str:
+    """Return the workshop's leaders as one string, e.g. "Pete F. Atherton PhD" (as in the line)."""
+    return workshop.leaders_line
+
+
+def ranking_from_ranks(ranks: Mapping[int, int | None]) -> list[int]:
+    """Return workshop ids in rank order from ``{workshop id: rank (1-based) or None}``.
+
+    None means not ranked; gaps are closed. Codes: ``invalid`` (a rank outside 1..n, n the
+    number of workshops), ``duplicate_rank`` (details name each workshop given that rank).
+    """
+    by_rank: dict[int, int] = {}
+    for wid, rank in ranks.items():
+        if rank is None:
+            continue
+        if not isinstance(rank, int) or isinstance(rank, bool) or not 1 <= rank <= len(ranks):
+            raise ConvenorError("invalid", "choose a rank from the list",
+                                [{"field": f"rank-{wid}", "workshop_id": wid,
+                                  "message": f"must be a rank from 1 to {len(ranks)}"}])
+        if rank in by_rank:
+            raise ConvenorError("duplicate_rank", f"two workshops have rank {rank}; give each "
+                                "workshop its own rank",
+                                [{"field": f"rank-{w}", "workshop_id": w,
+                                  "message": f"rank {rank} is used twice"}
+                                 for w in (by_rank[rank], wid)])
+        by_rank[rank] = wid
+    return [by_rank[r] for r in sorted(by_rank)]
+
+
 def delegate_carousels(delegate: Delegate, now: datetime | None = None) -> list[dict]:
-    """Return, per carousel, the workshops, the delegate's ranking, the window and their seats."""
+    """Return, per carousel with workshops, what the delegate sees of it.
+
+    ``session`` (the block), ``session_id``, ``plan_version`` (published, or None),
+    ``preferences_open``, ``deadline`` (UTC or None), ``deadline_text`` ("18:00 on 10 March"
+    or ""), ``ranking`` (workshop ids, first choice first), ``workshops`` (the models: ranked
+    ones in rank order, then the rest by title) and ``seats`` (published, each with its
+    ``line``). ``carousel_view`` turns an entry into plain data.
+    """
     out = []
     for session in carousel_sessions(delegate.conference):
         workshops = get_workshops(session)
@@ -641,27 +678,37 @@ def delegate_carousels(delegate: Delegate, now: datetime | None = None) -> list[
         seats = seat_details(session, plan, delegate.id).get(delegate.id, []) if plan else []
         ranked = [w.id for w in get_preferences(session, delegate.id)]
         state = preferences_state(session, now)
+        deadline = state["deadline"]
+        local = session.conference.local(deadline) if deadline else None
         out.append({
-            "session_id": session.id, "session": session.title,
+            "session": session, "session_id": session.id,
             "plan_version": plan.version if plan else None,
-            "preferences_open": state["open"],
-            "deadline": (session.conference.local(state["deadline"]).isoformat()
-                         if state["deadline"] else None),
-            "deadline_text": (f"{session.conference.local(state['deadline']):%H:%M} on "
-                              f"{session.conference.local(state['deadline']).day} "
-                              f"{session.conference.local(state['deadline']):%B}"
-                              if state["deadline"] else ""),
-            "preferences": ranked,
-            "workshops": [{"id": w.id, "title": w.title, "description": w.description,
-                           "led_by": w.led_by, "leaders": w.leaders_line,
-                           "room": w.room.name if w.room else "",
-                           "rank": ranked.index(w.id) + 1 if w.id in ranked else None}
-                          for w in sorted(workshops, key=lambda w: (
-                              w.id not in ranked, ranked.index(w.id) if w.id in ranked else 0,
-                              w.title))],
+            "preferences_open": state["open"], "deadline": deadline,
+            "deadline_text": f"{local:%H:%M} on {local.day} {local:%B}" if local else "",
+            "ranking": ranked,
+            "workshops": sorted(workshops, key=lambda w: (
+                w.id not in ranked, ranked.index(w.id) if w.id in ranked else 0, w.title)),
             "seats": [{**s, "line": delegate_line(s)} for s in seats],
         })
     return out
+
+
+def carousel_view(entry: dict) -> dict:
+    """Return a ``delegate_carousels`` entry as plain data (the API's and the page's shape)."""
+    session, ranked = entry["session"], entry["ranking"]
+    deadline = entry["deadline"]
+    return {
+        "session_id": session.id, "session": session.title,
+        "plan_version": entry["plan_version"], "preferences_open": entry["preferences_open"],
+        "deadline": session.conference.local(deadline).isoformat() if deadline else None,
+        "deadline_text": entry["deadline_text"], "preferences": list(ranked),
+        "workshops": [{"id": w.id, "title": w.title, "description": w.description,
+                       "led_by": w.led_by, "leaders": w.leaders_line,
+                       "room": w.room.name if w.room else "",
+                       "rank": ranked.index(w.id) + 1 if w.id in ranked else None}
+                      for w in entry["workshops"]],
+        "seats": entry["seats"],
+    }
 
 
 def rank_chart(plan: CarouselPlan) -> list[dict]:
@@ -699,6 +746,16 @@ def attendees(session: Session, plan: CarouselPlan) -> dict[tuple[int, int], lis
     return dict(out)
 
 
+def _figures(session: Session, plan: CarouselPlan | None) -> dict:
+    """Return a plan's first-choice share and proof, and how many active delegates ranked."""
+    active = {d.id for d in active_delegates(session.conference)}
+    figures: dict[str, Any] = {}
+    if plan is not None:
+        figures = {k: plan.stats[k] for k in ("first_choice_pct", "optimal") if k in plan.stats}
+    figures["rankings_received"] = sum(1 for d in all_preferences(session) if d in active)
+    return figures
+
+
 FORMAT = rounds_services.Format(
     session_kind="carousel", kind="carousel", title="carousel", noun="slot",
     round_model=CarouselSlot, plan_model=CarouselPlan, seat_model=CarouselSeat,
@@ -709,4 +766,5 @@ FORMAT = rounds_services.Format(
     start_needs_plan="publish the assignment before starting a slot",
     save_conflict="another change to this carousel was saved at the same moment; reload the "
                   "page and try again",
+    allocate=run_assignment, time_limit_key="CAROUSEL_TIME_LIMIT_S", figures=_figures,
 )

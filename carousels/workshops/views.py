@@ -416,26 +416,19 @@ def attendees_csv(conference: Conference, session_id: int):
 
 def delegate_context(delegate) -> dict:
     """Add the delegate's carousels (workshops, ranking, seats) to their page."""
-    return {"carousels": ws.delegate_carousels(delegate)}
+    return {"carousels": [ws.carousel_view(c) for c in ws.delegate_carousels(delegate)]}
 
 
 def ranking_from_form(form, workshop_ids: list[int]) -> list[int]:
-    """Return workshop ids ordered by the "rank-<id>" selects; raise ``duplicate_rank``."""
-    by_rank: dict[int, int] = {}
+    """Return workshop ids ordered by the "rank-<id>" selects (``ws.ranking_from_ranks``)."""
+    ranks: dict[int, int | None] = {}
     for wid in workshop_ids:
         raw = form.get(f"rank-{wid}", "")
-        if not raw:
-            continue
         try:
-            rank = int(raw)
+            ranks[wid] = int(raw) if raw else None
         except ValueError:
             raise ConvenorError("invalid", "choose a rank from the list") from None
-        if rank in by_rank:
-            raise ConvenorError("duplicate_rank", f"two workshops have rank {rank}; give each "
-                                "workshop its own rank",
-                                [{"field": f"rank-{wid}", "message": f"rank {rank} is used twice"}])
-        by_rank[rank] = wid
-    return [by_rank[r] for r in sorted(by_rank)]
+    return ws.ranking_from_ranks(ranks)
 
 
 @me_bp.route("/me/<token>/carousels/<int:session_id>/preferences", methods=["POST"])
