@@ -414,8 +414,9 @@ def start_round(fmt: Format, session: Session, number: int, *,
                 now: datetime | None = None) -> dict:
     """Mark round ``number`` started and tell every seated delegate where to go.
 
-    Needs a published plan (``no_plan``). Sends ``round_starting`` with, per delegate id,
-    the format's ``start_fields`` of their seat. Returns a summary dict.
+    Needs a published plan (``no_plan``). Advances ``conference.version`` in the same commit.
+    Sends ``round_starting`` with, per delegate id, the format's ``start_fields`` of their
+    seat. Returns a summary dict.
     """
     if session.kind != fmt.session_kind:
         raise ConvenorError("not_found", f"this session is not a {fmt.title}")
@@ -428,6 +429,9 @@ def start_round(fmt: Format, session: Session, number: int, *,
     chosen = rounds[number - 1]
     if chosen.started_at is None:
         chosen.started_at = now or utcnow()
+    # Counted here, in the start's own commit, so pages that catch up see it once. An SQL
+    # increment: two starts at the same moment still count twice.
+    session.conference.version = Conference.version + 1
     db.session.commit()
     per_delegate = {}
     for delegate_id, seats in seat_details(fmt, session, plan).items():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Integer, delete, func, select, update
+from sqlalchemy import Integer, delete, func, select
 
 from events import hooks, signals
 from events.conference import services
@@ -96,27 +96,17 @@ def add_demo_announcements(conference: Conference) -> None:
 # --------------------------------------------------------------------------- change log
 
 
-def _advance_version(conference: Conference) -> int:
-    """Increment the conference's version atomically and return the new value."""
-    return db.session.execute(
-        update(Conference)
-        .where(Conference.id == conference.id)
-        .values(version=Conference.version + 1)
-        .returning(Conference.version)
-    ).scalar_one()
-
-
 def record_changes(conference: Conference, rows: list[tuple[str, str, dict]], *,
-                   count: bool = False, log: bool = True) -> int:
+                   log: bool = True) -> int:
     """Stamp ``(event, audience, payload)`` rows with the conference version, log them, commit.
 
-    The version is the one the service that made the change already advanced; ``count``
-    advances it here instead, for a change no service counted (a round starting). With ``log``
-    false the rows are only stamped (figures that are always current need no catch-up).
-    Returns the version; on a database error rolls back and raises.
+    The version is the one the service that made the change already advanced (every change,
+    a round start included, is counted by its service). With ``log`` false the rows are only
+    stamped (figures that are always current need no catch-up). Returns the version; on a
+    database error rolls back and raises.
     """
     try:
-        version = _advance_version(conference) if count else conference.version
+        version = conference.version
         for _event, _audience, payload in rows:
             payload["version"] = version
         if log:

@@ -121,16 +121,16 @@ def _room_of(conference: Conference, audience: str) -> str:
     return delegate_room(int(audience.split(":", 1)[1]))
 
 
-def publish(conference: Conference, rows: list[tuple[str, str, dict]], *, count: bool = False,
+def publish(conference: Conference, rows: list[tuple[str, str, dict]], *,
             record: bool = True) -> None:
     """Record (``events.live.services.record_changes``) and emit ``(event, audience, payload)`` rows.
 
     ``version`` is filled into each payload: the conference's version, which the service that
-    made the change advanced; ``count`` is for a change no service counted. Failures are logged,
-    never raised: the change is already committed, and clients catch up.
+    made the change advanced. Failures are logged, never raised: the change is already
+    committed, and clients catch up.
     """
     try:
-        live_services.record_changes(conference, rows, count=count, log=record)
+        live_services.record_changes(conference, rows, log=record)
     except Exception:  # pragma: no cover - the database went away after the service's commit
         log.exception("could not record live changes for %s", conference.slug)
     for event, audience, payload in rows:
@@ -192,9 +192,8 @@ def _on_round_starting(conference, kind="", session=None, number=0, per_delegate
     rows = [("round_starting", "public", common | {"places": places})]
     for delegate_id, place in per_delegate.items():
         rows.append(("round_starting", f"delegate:{int(delegate_id)}", common | {"place": place}))
-    # Starting a round changes no row the version covers, so no service counted it: count it
-    # once, here, so pages that catch up see it.
-    publish(conference, rows, count=True)
+    # The starting service advanced the conference's version in its own commit.
+    publish(conference, rows)
 
 
 @signals.announcement_made.connect

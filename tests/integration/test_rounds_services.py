@@ -289,3 +289,19 @@ def test_agenda_shows_the_seats_instead_of_the_blocks(conference, cafe, carousel
             "speakers"} <= set(tables[0])
     assert tables[0]["speakers"] == [] and tables[0]["room"] == "Atrium"
     assert all(e["status"] == "cancelled" for e in tables)  # the block is cancelled
+
+
+def test_a_round_start_advances_the_version_once_in_its_own_commit(client, conference, cafe):
+    _published_cafe(cafe)
+    db.session.refresh(conference)
+    before = conference.version
+    result = rounds.start(cafe, 1)
+    db.session.expire_all()
+    assert conference.version == before + 1
+    # Pages that catch up see the start, stamped with the version the service advanced.
+    changes = client.get(f"/c/{conference.slug}/live/since/{before}").get_json()["changes"]
+    assert [c["event"] for c in changes] == ["round_starting"]
+    assert changes[0]["version"] == before + 1 and result["number"] == 1
+    rounds.start(cafe, 1)  # told again: counted again
+    db.session.expire_all()
+    assert conference.version == before + 2
