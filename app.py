@@ -82,7 +82,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     # Each feature registers its blueprints, CLI, signal receivers and extension points here,
     # in this order (the organiser's menu and the delegate page's panels follow it).
-    # import bot
+    import bot
     import carousels.cafe
     import carousels.rounds
     import carousels.workshops
@@ -98,7 +98,7 @@ def create_app(config: dict | None = None) -> Flask:
     carousels.rounds.install(app)  # start any round of either format
     carousels.workshops.install(app)  # carousels: slots, workshops, ranked preferences
     events.checkin.install(app)  # QR check-in: badges, lists, redeem API, scanner, arrivals
-    # bot.install(app)  # the Slack bot (POST /slack/events) and the web chat on delegate pages
+    bot.install(app)  # the Slack bot (POST /slack/events) and the web chat on delegate pages
     return app
 
 

@@ -109,6 +109,9 @@ def preview_delegates(conference: Conference, raw: bytes | str) -> ImportPreview
         db.session.scalars(select(Delegate.email).where(Delegate.conference_id == conference.id))
     )
     seen: dict[str, int] = {}
+    linked = set(db.session.scalars(select(Delegate.slack_user_id).where(
+        Delegate.conference_id == conference.id, Delegate.slack_user_id.is_not(None))))
+    seen_slack: dict[str, int] = {}
     try:
         for record in reader:
             line = reader.line_num
@@ -137,6 +140,17 @@ def preview_delegates(conference: Conference, raw: bytes | str) -> ImportPreview
                         {"line": line, "field": "email", "message": f"{email} is already registered"}
                     )
                 seen.setdefault(email, line)
+            slack = values.get("slack_user_id")
+            if slack and not errors:
+                if slack in seen_slack:
+                    preview.errors.append(
+                        {"line": line, "field": "slack_user_id",
+                         "message": f"Slack id {slack} also appears on line {seen_slack[slack]}"})
+                elif slack in linked:
+                    preview.errors.append(
+                        {"line": line, "field": "slack_user_id",
+                         "message": f"Slack id {slack} is linked to another delegate"})
+                seen_slack.setdefault(slack, line)
             if not errors:
                 preview.rows.append(values)
     except csv.Error as exc:

@@ -282,6 +282,8 @@ def _conference_fields(data: dict, conference: Conference | None, partial: bool)
         values["timezone"] = tz
     if fields.has("published"):
         values["published"] = fields.boolean("published")
+    if fields.has("registration_open"):
+        values["registration_open"] = fields.boolean("registration_open")
     starts = values.get("starts_on", conference.starts_on if conference else None)
     ends = values.get("ends_on", conference.ends_on if conference else None)
     if starts and ends and ends < starts:
@@ -689,6 +691,14 @@ def delegate_by_token(token: str) -> Delegate:
     return delegate
 
 
+def _slack_taken(conference: Conference, slack_user_id: str | None, delegate_id: int | None) -> bool:
+    other = delegate_for_slack_user(conference, slack_user_id or "")
+    return other is not None and other.id != delegate_id
+
+
+_SLACK_TAKEN = [{"field": "slack_user_id", "message": "is linked to another delegate"}]
+
+
 def _email_taken(conference: Conference, email: str, delegate_id: int | None) -> bool:
     other = db.session.scalar(
         select(Delegate).where(Delegate.conference_id == conference.id, Delegate.email == email)
@@ -711,6 +721,9 @@ def create_delegate(conference: Conference, data: dict) -> Delegate:
             f"{values['email']} is already registered",
             [{"field": "email", "message": "is already registered for this conference"}],
         )
+    if _slack_taken(conference, values.get("slack_user_id"), None):
+        raise ConvenorError("duplicate", "that Slack account is linked to another delegate",
+                            _SLACK_TAKEN)
     delegate = Delegate(conference=conference, **values)
     db.session.add(delegate)
     db.session.commit()
@@ -733,6 +746,10 @@ def update_delegate(delegate: Delegate, data: dict) -> Delegate:
             f"{values['email']} is already registered",
             [{"field": "email", "message": "is already registered for this conference"}],
         )
+    if "slack_user_id" in values and _slack_taken(delegate.conference, values["slack_user_id"],
+                                                  delegate.id):
+        raise ConvenorError("duplicate", "that Slack account is linked to another delegate",
+                            _SLACK_TAKEN)
     for key, value in values.items():
         setattr(delegate, key, value)
     db.session.commit()
@@ -1036,6 +1053,10 @@ def _fold(text: str) -> str:
     return re.sub(r"[^\w\s]", " ", plain.replace("'s", " ").replace("’s", " "))
 
 
+def _matches(word: str, vocabulary: set[str]) -> bool:
+    return word in vocabulary or (len(word) >= 4 and any(v.startswith(word) for v in vocabulary))
+
+
 def search_programme(conference: Conference, text: str, *, kind: str | None = None,
                      limit: int = 5) -> list[Session]:
     """Find sessions whose title, kind or speakers match ``text`` (case and accents ignored).
@@ -1052,10 +1073,10 @@ def search_programme(conference: Conference, text: str, *, kind: str | None = No
         kind_words = session.kind.replace("_", " ")
         if session.kind == "break":
             kind_words += " lunch coffee tea refreshments"
-        haystack = set(_fold(" ".join([session.title, kind_words,
-                                       *(sp.name for sp in session.speakers)])).split())
-        score = sum(1 for w in words if w in haystack
-                    or any(h.startswith(w) for h in haystack if len(w) >= 4))
+        named = set(_fold(" ".join([session.title, *(sp.name for sp in session.speakers)])).split())
+        kinds = set(kind_words.split())
+        # A word in the title or a speaker's name counts twice a word that only names the kind.
+        score = sum(2 if _matches(w, named) else 1 if _matches(w, kinds) else 0 for w in words)
         if score:
             scored.append((-score, session.starts_at, session.id, session))
     return [s for *_, s in sorted(scored, key=lambda t: t[:3])[:limit]]

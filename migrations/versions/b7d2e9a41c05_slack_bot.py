@@ -18,14 +18,14 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('conferences', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('registration_open', sa.Boolean(), server_default=sa.false(),
-                                      nullable=False))
-    with op.batch_alter_table('delegates', schema=None) as batch_op:
-        batch_op.create_index('ix_delegates_slack_user_id', ['slack_user_id'], unique=False)
-        batch_op.create_index('uq_delegates_conference_slack', ['conference_id', 'slack_user_id'],
-                              unique=True, sqlite_where=sa.text('slack_user_id IS NOT NULL'),
-                              postgresql_where=sa.text('slack_user_id IS NOT NULL'))
+    # Plain ALTER TABLE ADD COLUMN and CREATE INDEX, never a batch rebuild: rebuilding
+    # "conferences" on SQLite (foreign keys on) would cascade-delete every row that points at it.
+    op.add_column('conferences', sa.Column('registration_open', sa.Boolean(),
+                                           server_default=sa.false(), nullable=False))
+    op.create_index('ix_delegates_slack_user_id', 'delegates', ['slack_user_id'], unique=False)
+    op.create_index('uq_delegates_conference_slack', 'delegates', ['conference_id', 'slack_user_id'],
+                    unique=True, sqlite_where=sa.text('slack_user_id IS NOT NULL'),
+                    postgresql_where=sa.text('slack_user_id IS NOT NULL'))
     op.create_table('slack_link_codes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('delegate_id', sa.Integer(), nullable=False),
@@ -78,8 +78,6 @@ def downgrade():
     op.drop_table('slack_users')
     op.drop_table('slack_link_failures')
     op.drop_table('slack_link_codes')
-    with op.batch_alter_table('delegates', schema=None) as batch_op:
-        batch_op.drop_index('uq_delegates_conference_slack')
-        batch_op.drop_index('ix_delegates_slack_user_id')
-    with op.batch_alter_table('conferences', schema=None) as batch_op:
-        batch_op.drop_column('registration_open')
+    op.drop_index('uq_delegates_conference_slack', table_name='delegates')
+    op.drop_index('ix_delegates_slack_user_id', table_name='delegates')
+    op.drop_column('conferences', 'registration_open')

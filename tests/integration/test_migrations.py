@@ -58,3 +58,36 @@ def test_cli_upgrade_and_demo_are_idempotent(tmp_path):
     response = client.post("/login", data={"email": "organiser@example.org",
                                            "password": password})
     assert response.status_code == 302
+
+
+def test_upgrade_keeps_the_rows_of_an_existing_database(tmp_path):
+    """An install on the previous schema keeps every row through ``flask db upgrade``."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from app import create_app
+    from events.extensions import db
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    with app.app_context():
+        upgrade(revision="fa3c1b3ed76b")
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO conferences (id, slug, name, tagline, starts_on, ends_on, timezone, "
+                "venue, about, partners, published, version, created_at) VALUES (1, 'old', 'Old', "
+                "'', '2027-03-11', '2027-03-11', 'Europe/London', '', '', '', 1, 0, "
+                "'2026-01-01 00:00:00')"))
+            conn.execute(text("INSERT INTO rooms (conference_id, name, capacity, step_free, "
+                              "hearing_loop) VALUES (1, 'Hall', 10, 1, 0)"))
+            conn.execute(text(
+                "INSERT INTO delegates (conference_id, name, email, organisation, role, region, "
+                "pronouns, needs_step_free, needs_hearing_loop, access_other, dietary, token, "
+                "status, created_at) VALUES (1, 'Ada', 'ada@example.org', '', '', '', '', 0, 0, "
+                "'', '', 'tok', 'active', '2026-01-01 00:00:00')"))
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM rooms")).scalar() == 1
+            assert conn.execute(text("SELECT count(*) FROM delegates")).scalar() == 1
+            assert conn.execute(text("SELECT registration_open FROM conferences")).scalar() == 0
+        db.engine.dispose()
