@@ -14,9 +14,11 @@ def install(app: Flask) -> None:
     the web chat on the delegate page, and the ``slack-manifest`` command."""
     from events import hooks, signals
 
-    from . import chat, cli, models, slack  # noqa: F401  (models: the bot's tables)
+    from . import chat, cli, models, slack, views  # noqa: F401  (models: the bot's tables)
 
     slack.install(app)
+    app.register_blueprint(views.bp)
+    app.add_template_global(lambda: "convenor_slack" in app.extensions, "slack_enabled")
     signals.announcement_made.connect(slack.on_announcement)
     chat.install(app)
     hooks.add(hooks.DELEGATE_PANELS, "bot/_chat_panel.html")

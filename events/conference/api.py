@@ -31,6 +31,7 @@ def conference_json(c: Conference) -> dict:
         "venue": c.venue,
         "published": c.published,
         "version": c.version,
+        "registration_open": c.registration_open,
     }
 
 

@@ -56,6 +56,8 @@ class ConferenceForm(FlaskForm):
     )
     venue = StringField("Venue", validators=[Optional(), Length(max=300)])
     published = BooleanField("Published (programme visible to everyone)")
+    registration_open = BooleanField(
+        "Registration open (people may sign themselves up with /convenor signup in Slack)")
 
 
 class RoomForm(FlaskForm):
