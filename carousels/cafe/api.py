@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from carousels.cafe import services as cs
 from carousels.cafe.models import CafePlan, CafeRound, CafeTable
+from carousels.rounds import adapters as shared
 from events import adapters
 from events.errors import ConvenorError
 from events.openapi import EXTRA_PATHS, INT, SCHEMAS, STR, id_param, json_body, obj, op, ref
@@ -14,19 +15,9 @@ bp = Blueprint("cafe_api", __name__, url_prefix="/api/v1")
 bp.register_error_handler(ConvenorError, adapters.convenor_error)
 
 
-def _optional_body() -> dict:
-    """Return the JSON body, or {} when none was sent."""
-    if not request.get_data():
-        return {}
-    return adapters.body()
-
-
 def round_json(r: CafeRound) -> dict:
     """Return a round as API JSON, times with the conference's offset."""
-    local = r.session.conference.local
-    return {"number": r.number, "starts_at": local(r.starts_at).isoformat(),
-            "ends_at": local(r.ends_at).isoformat(),
-            "started_at": r.started_at.isoformat() if r.started_at else None}
+    return shared.round_json(r)
 
 
 def table_json(t: CafeTable) -> dict:
@@ -42,16 +33,12 @@ def plan_json(plan: CafePlan, tables: list[CafeTable], round_count: int) -> dict
     seats: dict[tuple[int, int], list[int]] = {}
     for s in plan.seats:
         seats.setdefault((s.round_number, s.table_id), []).append(s.delegate_id)
-    return {
-        "version": plan.version, "status": plan.status, "note": plan.note,
-        "stats": plan.stats, "created_at": plan.created_at.isoformat(),
-        "published_at": plan.published_at.isoformat() if plan.published_at else None,
-        "rounds": [{"number": n, "tables": [
+    return shared.plan_json(plan, rounds=[
+        {"number": n, "tables": [
             {"table_id": t.id, "number": t.number, "name": t.name,
              "delegate_ids": sorted(seats.get((n, t.id), []),
                                     key=lambda d, h=t.host_id: (d != h, d))}
-            for t in tables]} for n in range(1, round_count + 1)],
-    }
+            for t in tables]} for n in range(1, round_count + 1)])
 
 
 def _cafe_json(session) -> dict:
@@ -106,23 +93,11 @@ def add_table(slug, session_id):
 @adapters.token_required
 def allocate(slug, session_id):
     session = _cafe(slug, session_id)
-    data = _optional_body()
+    data = shared.optional_body()
     from_round = data.get("from_round")
     if from_round is not None and (not isinstance(from_round, int) or isinstance(from_round, bool)):
         raise ConvenorError("bad_request", "from_round must be a round number")
     return _plan_response(session, cs.allocate(session, from_round=from_round), 201)
-
-
-@bp.post("/conferences/<slug>/sessions/<int:session_id>/cafe/move")
-@adapters.token_required
-def move(slug, session_id):
-    session = _cafe(slug, session_id)
-    data = adapters.body()
-    try:
-        ids = [int(data[k]) for k in ("delegate_id", "round", "table_id")]
-    except (KeyError, TypeError, ValueError):
-        raise ConvenorError("bad_request", "send delegate_id, round and table_id") from None
-    return _plan_response(session, cs.move_delegate(session, *ids))
 
 
 @bp.post("/conferences/<slug>/sessions/<int:session_id>/cafe/absences")
@@ -136,12 +111,10 @@ def mark_absence(slug, session_id):
     return jsonify({"added": added}), 201
 
 
-@bp.post("/conferences/<slug>/sessions/<int:session_id>/cafe/publish")
-@adapters.token_required
-def publish(slug, session_id):
-    session = _cafe(slug, session_id)
-    version = _optional_body().get("version")
-    return _plan_response(session, cs.publish(session, version))
+# Hand moves and publishing: the same two calls for both formats.
+shared.add_plan_routes(bp, "/conferences/<slug>/sessions/<int:session_id>/cafe",
+                       cs.get_cafe_session, move_keys=("delegate_id", "round", "table_id"),
+                       move=cs.move_delegate, publish=cs.publish, respond=_plan_response)
 
 
 # --------------------------------------------------------------------------- OpenAPI (World Cafe)
@@ -211,12 +184,10 @@ EXTRA_PATHS[_CAFE_PATH + "/allocate"] = {
                  "schema": obj({"from_round": INT})}}}},
 }
 EXTRA_PATHS[_CAFE_PATH + "/move"] = {
-    "post": op("Move a delegate to another table in one round of the newest plan (a published "
-                "plan gets a new draft); hard rules enforced (422 `rule_broken`)",
-                {"200": json_body(ref("CafePlan"), "The changed draft")},
-                body=obj({"delegate_id": INT, "round": INT, "table_id": INT},
-                          ["delegate_id", "round", "table_id"]),
-                params=_CAFE, extra=("415", "422")),
+    "post": shared.move_operation(
+        "Move a delegate to another table in one round of the newest plan (a published plan "
+        "gets a new draft); hard rules enforced (422 `rule_broken`)", "CafePlan",
+        ("delegate_id", "round", "table_id"), _CAFE),
 }
 EXTRA_PATHS[_CAFE_PATH + "/absences"] = {
     "post": op("Mark a delegate who `left` before round N, arrives `late` at round N, or is "
@@ -227,12 +198,5 @@ EXTRA_PATHS[_CAFE_PATH + "/absences"] = {
                           ["delegate_id", "round"]),
                 params=_CAFE, extra=("415", "422")),
 }
-EXTRA_PATHS[_CAFE_PATH + "/publish"] = {
-    "post": {**op("Publish the newest plan (or `version`) atomically; the previous one becomes "
-                   "history. Publishing the published version again changes nothing",
-                   {"200": json_body(ref("CafePlan"), "The published plan")},
-                   params=_CAFE, extra=("409", "415", "422")),
-             "requestBody": {"required": False, "content": {"application/json": {
-                 "schema": obj({"version": INT})}}}},
-}
+EXTRA_PATHS[_CAFE_PATH + "/publish"] = {"post": shared.publish_operation("CafePlan", _CAFE)}
 # --------------------------------------------------------------------------- end World Cafe

@@ -27,7 +27,7 @@ from carousels.cafe.models import (
 )
 from carousels.rounds import services as rounds_services
 from carousels.rounds.services import active_delegates  # noqa: F401  (part of this API)
-from events.conference.models import Conference, Delegate, Session
+from events.conference.models import Delegate, Session
 from events.conference.services import Fields
 from events.errors import ConvenorError
 from events.extensions import db
@@ -44,21 +44,6 @@ ORG_COLOURS = 12
 # --------------------------------------------------------------------------- lookups
 
 
-def cafe_sessions(conference: Conference) -> list[Session]:
-    """Return the conference's World Cafe sessions in time order."""
-    return rounds_services.sessions(FORMAT, conference)
-
-
-def get_cafe_session(conference: Conference, session_id: int) -> Session:
-    """Return one of the conference's World Cafe sessions or raise ``not_found``."""
-    return rounds_services.get_session(FORMAT, conference, session_id)
-
-
-def get_rounds(session: Session) -> list[CafeRound]:
-    """Return the session's rounds in order."""
-    return rounds_services.get_rounds(FORMAT, session)
-
-
 def get_tables(session: Session) -> list[CafeTable]:
     """Return the session's tables in number order."""
     return list(db.session.scalars(
@@ -71,26 +56,6 @@ def get_table(session: Session, table_id: int) -> CafeTable:
     if table is None or table.session_id != session.id:
         raise ConvenorError("not_found", f"no table {table_id} in this World Cafe")
     return table
-
-
-def get_plans(session: Session) -> list[CafePlan]:
-    """Return every plan version of the session, newest first."""
-    return rounds_services.get_plans(FORMAT, session)
-
-
-def latest_plan(session: Session) -> CafePlan | None:
-    """Return the newest plan version (draft or published), if any."""
-    return rounds_services.latest_plan(FORMAT, session)
-
-
-def published_plan(session: Session) -> CafePlan | None:
-    """Return the published plan, if any."""
-    return rounds_services.published_plan(FORMAT, session)
-
-
-def get_plan(session: Session, version: int) -> CafePlan:
-    """Return one plan version or raise ``not_found``."""
-    return rounds_services.get_plan(FORMAT, session, version)
 
 
 def get_absences(session: Session) -> list[CafeAbsence]:
@@ -108,11 +73,6 @@ def org_colour(organisation: str) -> int:
 
 
 # --------------------------------------------------------------------------- setup
-
-
-def add_round(session: Session, data: dict) -> CafeRound:
-    """Add a round after the existing ones (``starts_at``, ``ends_at``)."""
-    return rounds_services.add_round(FORMAT, session, data)
 
 
 def set_rounds(session: Session, data: dict) -> list[CafeRound]:
@@ -212,17 +172,12 @@ def add_tables(session: Session, data: dict) -> list[CafeTable]:
 
 def update_table(table: CafeTable, data: dict) -> CafeTable:
     """Change a table's question, host, access, seats, label or number."""
-    values = _table_values(table.session, data, table)
-    for key, value in values.items():
-        setattr(table, key, value)
-    db.session.commit()
-    return table
+    return rounds_services.update_row(table, _table_values(table.session, data, table))
 
 
 def delete_table(table: CafeTable) -> None:
     """Remove a table (plans that seat people there lose those seats)."""
-    db.session.delete(table)
-    db.session.commit()
+    rounds_services.delete_row(table)
 
 
 # --------------------------------------------------------------------------- engine input
@@ -330,11 +285,6 @@ def _save_plan(session: Session, rounds: list[dict], stats: dict, note: str) -> 
                 plan.seats.append(CafeSeat(round_number=number, table_id=table_id,
                                            delegate_id=delegate_id))
     return plan
-
-
-def first_open_round(session: Session) -> int:
-    """Return the number of the first round that has not started (rounds + 1 if all have)."""
-    return rounds_services.first_open_round(FORMAT, session)
 
 
 @rounds_services.rolls_back
@@ -469,24 +419,6 @@ def _describe_seats(session: Session, plan: CafePlan,
     return dict(out)
 
 
-def seat_details(session: Session, plan: CafePlan,
-                 delegate_id: int | None = None) -> dict[int, list[dict]]:
-    """Return each seated delegate's seats in ``plan``: round, table, question, host, room, times.
-
-    With ``delegate_id``, only that delegate's seats are loaded (for their own page).
-    """
-    return rounds_services.seat_details(FORMAT, session, plan, delegate_id)
-
-
-def publish(session: Session, version: int | None = None, *,
-            now: datetime | None = None) -> CafePlan:
-    """Publish a plan version (default: the newest) atomically; see ``rounds.services.publish``.
-
-    Sends ``allocation_published`` (kind "cafe") after the commit.
-    """
-    return rounds_services.publish_plan(FORMAT, session, version, now=now)
-
-
 # --------------------------------------------------------------------------- during the event
 
 
@@ -535,16 +467,6 @@ def clear_absences(session: Session, delegate_id: int) -> None:
     db.session.execute(delete(CafeAbsence).where(CafeAbsence.session_id == session.id,
                                                  CafeAbsence.delegate_id == delegate_id))
     db.session.commit()
-
-
-
-def start_round(session: Session, number: int, *, now: datetime | None = None) -> dict:
-    """Mark round ``number`` started and tell every seated delegate where to go.
-
-    Needs a published plan. Sends ``round_starting`` (kind "cafe") with, per delegate id,
-    their table, host, question and room. Returns a summary dict.
-    """
-    return rounds_services.start_round(FORMAT, session, number, now=now)
 
 
 # --------------------------------------------------------------------------- reading
@@ -692,3 +614,10 @@ FORMAT = rounds_services.Format(
     describe_seats=_describe_seats, plan_problems=plan_problems, max_rounds=MAX_ROUNDS,
     allocate=allocate, time_limit_key="CAFE_TIME_LIMIT_S", figures=_figures,
 )
+
+# The shared lifecycle verbs for World Cafe blocks (each documented in ``rounds.services``).
+(cafe_sessions, get_cafe_session, get_rounds, get_plans, latest_plan, published_plan, get_plan,
+ add_round, first_open_round, seat_details, publish, start_round) = rounds_services.bound(
+    FORMAT, "sessions", "get_session", "get_rounds", "get_plans", "latest_plan",
+    "published_plan", "get_plan", "add_round", "first_open_round", "seat_details",
+    "publish_plan", "start_round")

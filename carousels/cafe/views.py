@@ -18,7 +18,6 @@ from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     IntegerField,
     SelectField,
     StringField,
@@ -28,11 +27,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from carousels.cafe import services as cs
-from carousels.rounds import views as rounds_views
+from carousels.rounds import adapters as rounds_views
 from events import hooks
-from events.adapters import ConfirmForm, apply_errors, manager_required
+from events.adapters import ConfirmForm, manager_required
 from events.conference.models import Conference
-from events.errors import ConvenorError
 from events.extensions import csrf
 
 bp = Blueprint("cafe", __name__, url_prefix="/organiser/<slug>/cafe")
@@ -45,18 +43,8 @@ def _opt_int(value):
 # --------------------------------------------------------------------------- forms
 
 
-class RoundsForm(FlaskForm):
-    """Lay out the rounds evenly."""
-
-    count = IntegerField("Number of rounds", default=4,
-                         validators=[DataRequired(), NumberRange(min=1, max=cs.MAX_ROUNDS)])
-    minutes = IntegerField("Minutes per round", default=15,
-                           validators=[DataRequired(), NumberRange(min=1, max=240)])
-    gap = IntegerField("Minutes between rounds", default=2, description="Time to change tables.",
-                       validators=[Optional(), NumberRange(min=0, max=60)])
-    starts_at = DateTimeLocalField("First round starts", format="%Y-%m-%dT%H:%M",
-                                   description="Leave empty to start with the session.",
-                                   validators=[Optional()])
+RoundsForm = rounds_views.rounds_form("round", counted=4, most=cs.MAX_ROUNDS, lasting=15,
+                                      apart=2, change="Time to change tables.")
 
 
 class TablesForm(FlaskForm):
@@ -171,17 +159,11 @@ def set_rounds(conference: Conference, session_id: int):
     """Lay out the rounds."""
     session = _session(conference, session_id)
     form = RoundsForm()
-    if form.validate_on_submit():
-        try:
-            made = cs.set_rounds(session, {"count": form.count.data, "minutes": form.minutes.data,
-                                           "gap": form.gap.data or 0,
-                                           "starts_at": form.starts_at.data})
-        except ConvenorError as exc:
-            apply_errors(form, exc)
-        else:
-            flash(f"Set {len(made)} rounds.", "success")
-            return redirect(url_for(".setup", slug=conference.slug, session_id=session.id))
-    return _setup_page(conference, session, 422, rounds_form=form)
+    return rounds_views.submit(
+        form, lambda: cs.set_rounds(session, rounds_views.rounds_data(form)),
+        lambda made: f"Set {len(made)} rounds.",
+        lambda: redirect(url_for(".setup", slug=conference.slug, session_id=session.id)),
+        lambda: _setup_page(conference, session, 422, rounds_form=form))
 
 
 @bp.route("/<int:session_id>/setup/tables", methods=["POST"])
@@ -190,17 +172,13 @@ def add_tables(conference: Conference, session_id: int):
     """Add several tables."""
     session = _session(conference, session_id)
     form = TablesForm()
-    if form.validate_on_submit():
-        try:
-            made = cs.add_tables(session, {"count": form.count.data,
-                                           "capacity": form.capacity.data,
-                                           "step_free": form.step_free.data or 0})
-        except ConvenorError as exc:
-            apply_errors(form, exc)
-        else:
-            flash(f"Added {len(made)} tables.", "success")
-            return redirect(url_for(".setup", slug=conference.slug, session_id=session.id))
-    return _setup_page(conference, session, 422, tables_form=form)
+    return rounds_views.submit(
+        form, lambda: cs.add_tables(session, {"count": form.count.data,
+                                              "capacity": form.capacity.data,
+                                              "step_free": form.step_free.data or 0}),
+        lambda made: f"Added {len(made)} tables.",
+        lambda: redirect(url_for(".setup", slug=conference.slug, session_id=session.id)),
+        lambda: _setup_page(conference, session, 422, tables_form=form))
 
 
 def _table_data(form: TableForm) -> dict:
@@ -216,15 +194,11 @@ def add_table(conference: Conference, session_id: int):
     session = _session(conference, session_id)
     form = TableForm()
     form.host_id.choices = _delegate_choices(conference, "No host")
-    if form.validate_on_submit():
-        try:
-            table = cs.add_table(session, _table_data(form))
-        except ConvenorError as exc:
-            apply_errors(form, exc)
-        else:
-            flash(f"Added {table.name}.", "success")
-            return redirect(url_for(".setup", slug=conference.slug, session_id=session.id))
-    return _setup_page(conference, session, 422, table_form=form)
+    return rounds_views.submit(
+        form, lambda: cs.add_table(session, _table_data(form)),
+        lambda table: f"Added {table.name}.",
+        lambda: redirect(url_for(".setup", slug=conference.slug, session_id=session.id)),
+        lambda: _setup_page(conference, session, 422, table_form=form))
 
 
 @bp.route("/<int:session_id>/tables/<int:table_id>", methods=["GET", "POST"])
@@ -232,23 +206,16 @@ def add_table(conference: Conference, session_id: int):
 def edit_table(conference: Conference, session_id: int, table_id: int):
     """Edit one table: question, host, access, seats."""
     session = _session(conference, session_id)
-    try:
-        table = cs.get_table(session, table_id)
-    except ConvenorError:
-        abort(404)
+    table = rounds_views.found(lambda: cs.get_table(session, table_id))
     form = TableForm(obj=table)
     form.host_id.choices = _delegate_choices(conference, "No host")
-    if form.validate_on_submit():
-        try:
-            cs.update_table(table, _table_data(form))
-        except ConvenorError as exc:
-            apply_errors(form, exc)
-        else:
-            flash(f"Saved {table.name}.", "success")
-            return redirect(url_for(".setup", slug=conference.slug, session_id=session.id))
-    return render_template("carousels/cafe_table.html", conference=conference, session=session,
-                           table=table, form=form, confirm=ConfirmForm()), (
-        422 if form.errors else 200)
+    return rounds_views.submit(
+        form, lambda: cs.update_table(table, _table_data(form)),
+        lambda _: f"Saved {table.name}.",
+        lambda: redirect(url_for(".setup", slug=conference.slug, session_id=session.id)),
+        lambda: (render_template("carousels/cafe_table.html", conference=conference,
+                                 session=session, table=table, form=form,
+                                 confirm=ConfirmForm()), 422 if form.errors else 200))
 
 
 @bp.route("/<int:session_id>/tables/<int:table_id>/delete", methods=["POST"])
@@ -256,16 +223,9 @@ def edit_table(conference: Conference, session_id: int, table_id: int):
 def delete_table(conference: Conference, session_id: int, table_id: int):
     """Remove a table."""
     session = _session(conference, session_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        table = cs.get_table(session, table_id)
-    except ConvenorError:
-        abort(404)
-    name = table.name
-    cs.delete_table(table)
-    flash(f"Removed {name}.", "success")
-    return redirect(url_for(".setup", slug=conference.slug, session_id=session.id))
+    return rounds_views.remove(
+        lambda: cs.get_table(session, table_id), cs.delete_table, "Removed {row.name}.",
+        lambda: redirect(url_for(".setup", slug=conference.slug, session_id=session.id)))
 
 
 def _plan_forms(conference, session, plan, rounds, tables):
@@ -329,16 +289,16 @@ def allocate(conference: Conference, session_id: int):
         from_round = replan.from_round.data
     elif not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        plan = cs.allocate(session, from_round=from_round)
-    except ConvenorError as exc:
-        flash(exc.message, "error")
-        return _plan_page(conference, session, 422)
+    return rounds_views.run_allocation(
+        conference, session, lambda: cs.allocate(session, from_round=from_round), _report,
+        _plan_page)
+
+
+def _report(plan) -> str:
     stats = plan.stats
-    flash(f"{plan.note}: version {plan.version} (draft) with {stats.get('repeat_pairs', 0)} "
-          f"repeated meetings and {stats.get('same_org_pairs', 0)} same-organisation pairs, in "
-          f"{stats.get('seconds', 0)} s. Check it, then publish.", "success")
-    return _back(conference, session)
+    return (f"{plan.note}: version {plan.version} (draft) with {stats.get('repeat_pairs', 0)} "
+            f"repeated meetings and {stats.get('same_org_pairs', 0)} same-organisation pairs, "
+            f"in {stats.get('seconds', 0)} s. Check it, then publish.")
 
 
 @bp.route("/<int:session_id>/move", methods=["POST"])
@@ -353,12 +313,9 @@ def move(conference: Conference, session_id: int):
         session, form.delegate_id.data, form.round_number.data, form.table_id.data), _plan_page)
 
 
-@bp.route("/<int:session_id>/publish", methods=["POST"])
-@manager_required
-def publish(conference: Conference, session_id: int):
-    """Publish the newest plan (or ``version``) for delegates."""
-    return rounds_views.publish(cs.FORMAT, conference, _session(conference, session_id),
-                                _plan_page, "tables")
+# Publish and start: the same routes for both formats.
+rounds_views.add_lifecycle_routes(bp, cs.FORMAT, _plan_page, seen="tables", told="table",
+                                  start="rounds")
 
 
 @bp.route("/<int:session_id>/absences", methods=["POST"])
@@ -368,17 +325,13 @@ def mark_absence(conference: Conference, session_id: int):
     session = _session(conference, session_id)
     form = _plan_forms(conference, session, cs.latest_plan(session), cs.get_rounds(session),
                        cs.get_tables(session))["absence_form"]
-    if form.validate_on_submit():
-        try:
-            cs.mark_absence(session, {"delegate_id": form.delegate_id.data,
-                                      "reason": form.reason.data,
-                                      "round_number": form.round_number.data})
-        except ConvenorError as exc:
-            apply_errors(form, exc)
-        else:
-            flash("Noted. Re-plan the remaining rounds to take it into account.", "success")
-            return _back(conference, session, "#replan")
-    return _plan_page(conference, session, 422, absence_form=form)
+    return rounds_views.submit(
+        form, lambda: cs.mark_absence(session, {"delegate_id": form.delegate_id.data,
+                                                "reason": form.reason.data,
+                                                "round_number": form.round_number.data}),
+        lambda _: "Noted. Re-plan the remaining rounds to take it into account.",
+        lambda: _back(conference, session, "#replan"),
+        lambda: _plan_page(conference, session, 422, absence_form=form))
 
 
 @bp.route("/<int:session_id>/absences/<int:delegate_id>/clear", methods=["POST"])
@@ -391,14 +344,6 @@ def clear_absence(conference: Conference, session_id: int, delegate_id: int):
     cs.clear_absences(session, delegate_id)
     flash("Absence cleared.", "success")
     return _back(conference, session, "#replan")
-
-
-@bp.route("/<int:session_id>/rounds/<int:number>/start", methods=["POST"])
-@manager_required
-def start_round(conference: Conference, session_id: int, number: int):
-    """Start a round: delegates' pages and screens show where to go."""
-    return rounds_views.start(cs.FORMAT, conference, _session(conference, session_id), number,
-                              "table")
 
 
 @bp.route("/<int:session_id>/print/tables")

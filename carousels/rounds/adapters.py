@@ -1,7 +1,10 @@
-"""Page pieces both round-based formats share: find the block and plan, publish, start, go back.
+"""Adapter pieces both round-based formats share, for their pages and their JSON APIs.
 
-Each format's ``views.py`` keeps its routes (their endpoints and URLs) and calls these for the
-parts of the lifecycle that are the same.
+Pages: find the block and plan, publish, start, move, go back. API: the optional body, a
+round's and a plan version's JSON, the move body, the publish and move OpenAPI operations.
+Each format's ``views.py`` and ``api.py`` keep their routes (endpoints and URLs) and call
+these for the parts of the lifecycle that are the same. (Not ``views.py``/``api.py`` here:
+one feature's pages or API never import another's.)
 """
 
 from __future__ import annotations
@@ -10,12 +13,17 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, IntegerField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, NumberRange, Optional
 
 from carousels.rounds import services
-from events.adapters import ConfirmForm, apply_errors
+from events import adapters
+from events.adapters import ConfirmForm, apply_errors, body, manager_required
 from events.conference.models import Conference, Session
 from events.errors import ConvenorError
+from events.openapi import INT, json_body, obj, op, ref
 
 
 def block_or_404(fmt: services.Format, conference: Conference, session_id: int) -> Session:
@@ -24,6 +32,28 @@ def block_or_404(fmt: services.Format, conference: Conference, session_id: int) 
         return services.get_session(fmt, conference, session_id)
     except ConvenorError:
         abort(404)
+
+
+def found(lookup: Callable[[], Any]) -> Any:
+    """Return ``lookup()``, or answer 404 when it raises a ``ConvenorError`` (``not_found``)."""
+    try:
+        return lookup()
+    except ConvenorError:
+        abort(404)
+
+
+def remove(lookup: Callable[[], Any], delete: Callable[[Any], None], name: str,
+           done: Callable[[], Any]) -> Any:
+    """Delete the row ``lookup()`` finds (404 if none) after the confirm button; flash, ``done()``.
+
+    ``name`` is a format string for the flash, e.g. "Removed {row.name}.".
+    """
+    confirmed()
+    row = found(lookup)
+    message = name.format(row=row)
+    delete(row)
+    flash(message, "success")
+    return done()
 
 
 def confirmed() -> None:
@@ -82,8 +112,8 @@ def publish(fmt: services.Format, conference: Conference, session: Session,
     return back(conference, session)
 
 
-def start(fmt: services.Format, conference: Conference, session: Session, number: int,
-          told: str) -> Any:
+def start_round(fmt: services.Format, conference: Conference, session: Session, number: int,
+                told: str) -> Any:
     """Start a round, then go back to the page that asked (``next``) or the plan page."""
     confirmed()
     try:
@@ -99,15 +129,170 @@ def start(fmt: services.Format, conference: Conference, session: Session, number
     return back(conference, session)
 
 
-def move(conference: Conference, session: Session, form: Any, do_move: Callable[[], Any],
-         page: Callable[..., Any]) -> Any:
-    """Run a hand move from a valid ``form``; show its errors on the plan page if refused."""
+def submit(form: Any, action: Callable[[], Any], success: Callable[[Any], str],
+           done: Callable[[], Any], page: Callable[[], Any]) -> Any:
+    """Run ``action()`` for a valid ``form``, flash ``success(result)`` and return ``done()``.
+
+    An invalid form, or the service's ``ConvenorError`` (its field errors put on the form),
+    gets ``page()`` instead: the page again with the errors next to the fields.
+    """
     if form.validate_on_submit():
         try:
-            do_move()
+            result = action()
         except ConvenorError as exc:
             apply_errors(form, exc)
         else:
-            flash("Moved. The counts below are updated; publish when ready.", "success")
-            return back(conference, session, "#move")
-    return page(conference, session, 422, move_form=form)
+            flash(success(result), "success")
+            return done()
+    return page()
+
+
+def run_allocation(conference: Conference, session: Session, allocate: Callable[[], Any],
+                   report: Callable[[Any], str], page: Callable[..., Any]) -> Any:
+    """Run ``allocate()`` (the engine); flash ``report(plan)`` and go back, or show why not."""
+    try:
+        plan = allocate()
+    except ConvenorError as exc:
+        flash(exc.message, "error")
+        return page(conference, session, 422)
+    flash(report(plan), "success")
+    return back(conference, session)
+
+
+def add_lifecycle_routes(bp: Any, fmt: services.Format, page: Callable[..., Any], *,
+                         seen: str, told: str, start: str) -> None:
+    """Add the block pages' ``publish`` and ``start_<noun>`` routes to a format's blueprint.
+
+    ``POST /<session_id>/publish`` publishes the newest plan (or ``version``): delegates now
+    see their ``seen``; ``POST /<session_id>/<start>/<number>/start`` starts a round and tells
+    delegates their ``told``. ``page(conference, session, status)`` is the plan page.
+    """
+    @manager_required
+    def publish_route(conference: Conference, session_id: int) -> Any:
+        return publish(fmt, conference, block_or_404(fmt, conference, session_id), page, seen)
+
+    @manager_required
+    def start_route(conference: Conference, session_id: int, number: int) -> Any:
+        return start_round(fmt, conference, block_or_404(fmt, conference, session_id), number,
+                           told)
+
+    publish_route.__doc__ = "Publish the newest plan (or ``version``) for delegates."
+    start_route.__doc__ = f"Start a {fmt.noun}: delegates' pages and screens show where to go."
+    bp.add_url_rule("/<int:session_id>/publish", "publish", publish_route, methods=["POST"])
+    bp.add_url_rule(f"/<int:session_id>/{start}/<int:number>/start", f"start_{fmt.noun}",
+                    start_route, methods=["POST"])
+
+
+def move(conference: Conference, session: Session, form: Any, do_move: Callable[[], Any],
+         page: Callable[..., Any]) -> Any:
+    """Run a hand move from a valid ``form``; show its errors on the plan page if refused."""
+    return submit(form, do_move, lambda _: "Moved. The counts below are updated; publish when "
+                  "ready.", lambda: back(conference, session, "#move"),
+                  lambda: page(conference, session, 422, move_form=form))
+
+
+def rounds_form(noun: str, *, counted: int, most: int, lasting: int, apart: int,
+                change: str) -> type[FlaskForm]:
+    """Return the form laying out ``counted`` rounds (at ``most``) of ``lasting`` minutes,
+    ``apart`` minutes apart; ``noun`` is "round" or "slot", ``change`` explains the gap."""
+
+    class RoundsForm(FlaskForm):
+        """Lay out the rounds evenly."""
+
+        count = IntegerField(f"Number of {noun}s", default=counted,
+                             validators=[DataRequired(), NumberRange(min=1, max=most)])
+        minutes = IntegerField(f"Minutes per {noun}", default=lasting,
+                               validators=[DataRequired(), NumberRange(min=1, max=240)])
+        gap = IntegerField(f"Minutes between {noun}s", default=apart, description=change,
+                           validators=[Optional(), NumberRange(min=0, max=60)])
+        starts_at = DateTimeLocalField(f"First {noun} starts", format="%Y-%m-%dT%H:%M",
+                                       description="Leave empty to start with the session.",
+                                       validators=[Optional()])
+
+    return RoundsForm
+
+
+def rounds_data(form: Any) -> dict:
+    """Return a ``rounds_form``'s values for ``set_rounds``."""
+    return {"count": form.count.data, "minutes": form.minutes.data, "gap": form.gap.data or 0,
+            "starts_at": form.starts_at.data}
+
+
+# --------------------------------------------------------------------------- JSON API
+
+
+def optional_body() -> dict:
+    """Return the JSON body, or {} when none was sent."""
+    if not request.get_data():
+        return {}
+    return body()
+
+
+def round_json(r: Any, **extra: Any) -> dict:
+    """Return a round or slot as API JSON (``extra`` after the number), times with the offset."""
+    local = r.session.conference.local
+    return {"number": r.number, **extra, "starts_at": local(r.starts_at).isoformat(),
+            "ends_at": local(r.ends_at).isoformat(),
+            "started_at": r.started_at.isoformat() if r.started_at else None}
+
+
+def plan_json(plan: Any, **seats: Any) -> dict:
+    """Return a plan version's header as API JSON, followed by its ``seats`` (rounds or slots)."""
+    return {"version": plan.version, "status": plan.status, "note": plan.note,
+            "stats": plan.stats, "created_at": plan.created_at.isoformat(),
+            "published_at": plan.published_at.isoformat() if plan.published_at else None,
+            **seats}
+
+
+def move_ids(keys: tuple[str, str, str]) -> list[int]:
+    """Return the JSON body's three ids ``keys`` as integers, or raise ``bad_request``."""
+    data = body()
+    try:
+        return [int(data[k]) for k in keys]
+    except (KeyError, TypeError, ValueError):
+        raise ConvenorError("bad_request", f"send {keys[0]}, {keys[1]} and {keys[2]}") from None
+
+
+def publish_version() -> int | None:
+    """Return the optional body's ``version`` (None: the newest)."""
+    return optional_body().get("version")
+
+
+def publish_operation(plan_schema: str, params: list) -> dict:
+    """Return the OpenAPI operation of a format's publish call (plan schema ``plan_schema``)."""
+    return {**op("Publish the newest plan (or `version`) atomically; the previous one becomes "
+                 "history. Publishing the published version again changes nothing",
+                 {"200": json_body(ref(plan_schema), "The published plan")},
+                 params=params, extra=("409", "415", "422")),
+            "requestBody": {"required": False, "content": {"application/json": {
+                "schema": obj({"version": INT})}}}}
+
+
+def move_operation(summary: str, plan_schema: str, keys: tuple[str, str, str],
+                   params: list) -> dict:
+    """Return the OpenAPI operation of a format's hand move (body: the three ``keys``)."""
+    return op(summary, {"200": json_body(ref(plan_schema), "The changed draft")},
+              body=obj({k: INT for k in keys}, list(keys)), params=params, extra=("415", "422"))
+
+
+def add_plan_routes(bp: Any, path: str, lookup: Callable[[Conference, int], Session], *,
+                    move_keys: tuple[str, str, str], move: Callable[..., Any],
+                    publish: Callable[..., Any], respond: Callable[..., Any]) -> None:
+    """Add ``POST <path>/move`` and ``POST <path>/publish`` (endpoints ``move``, ``publish``).
+
+    ``lookup(conference, session_id)`` finds the block; ``move(session, *ids)`` and
+    ``publish(session, version)`` are the format's services; ``respond(session, plan)``
+    answers with the plan's JSON.
+    """
+    @adapters.token_required
+    def move_route(slug: str, session_id: int) -> Any:
+        session = lookup(adapters.managed(slug), session_id)
+        return respond(session, move(session, *move_ids(move_keys)))
+
+    @adapters.token_required
+    def publish_route(slug: str, session_id: int) -> Any:
+        session = lookup(adapters.managed(slug), session_id)
+        return respond(session, publish(session, publish_version()))
+
+    bp.add_url_rule(f"{path}/move", "move", move_route, methods=["POST"])
+    bp.add_url_rule(f"{path}/publish", "publish", publish_route, methods=["POST"])

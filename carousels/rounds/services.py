@@ -187,6 +187,23 @@ def names_of(people: dict[int, Delegate]) -> Callable[[int], str]:
     return name
 
 
+# --------------------------------------------------------------------------- setup rows
+
+
+def update_row(row: Any, values: dict) -> Any:
+    """Set checked ``values`` on a block's row (a table, a workshop), commit and return it."""
+    for key, value in values.items():
+        setattr(row, key, value)
+    db.session.commit()
+    return row
+
+
+def delete_row(row: Any) -> None:
+    """Delete a block's row (plans that seat people there lose those seats) and commit."""
+    db.session.delete(row)
+    db.session.commit()
+
+
 # --------------------------------------------------------------------------- rounds
 
 
@@ -546,3 +563,22 @@ def organiser_stats(conference: Conference) -> dict:
             "blocks": blocks,
             "slack": {"linked": sum(1 for d in active if d.slack_user_id),
                       "active": len(active)}}
+
+
+def bound(fmt: Format, *names: str) -> tuple[Callable[..., Any], ...]:
+    """Return the verbs ``names`` of this module with ``fmt`` filled in, for a format's module.
+
+    Each is looked up when called, so the format's ``latest_plan(session)`` is always
+    ``latest_plan(fmt, session)`` here.
+    """
+    def bind(name: str) -> Callable[..., Any]:
+        shared = globals()[name]
+
+        def verb(*args: Any, **kwargs: Any) -> Any:
+            return globals()[name](fmt, *args, **kwargs)
+
+        verb.__name__ = verb.__qualname__ = name
+        verb.__doc__ = shared.__doc__
+        return verb
+
+    return tuple(bind(name) for name in names)

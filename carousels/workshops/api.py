@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
+from carousels.rounds import adapters as shared
 from carousels.workshops import services as ws
 from carousels.workshops.models import CarouselPlan, CarouselSlot, CarouselWorkshop
 from events import adapters
@@ -14,19 +15,9 @@ bp = Blueprint("carousel_api", __name__, url_prefix="/api/v1")
 bp.register_error_handler(ConvenorError, adapters.convenor_error)
 
 
-def _optional_body() -> dict:
-    """Return the JSON body, or {} when none was sent."""
-    if not request.get_data():
-        return {}
-    return adapters.body()
-
-
 def slot_json(s: CarouselSlot) -> dict:
     """Return a slot as API JSON, times with the conference's offset."""
-    local = s.session.conference.local
-    return {"number": s.number, "label": s.name, "starts_at": local(s.starts_at).isoformat(),
-            "ends_at": local(s.ends_at).isoformat(),
-            "started_at": s.started_at.isoformat() if s.started_at else None}
+    return shared.round_json(s, label=s.name)
 
 
 def workshop_json(w: CarouselWorkshop) -> dict:
@@ -42,14 +33,10 @@ def plan_json(plan: CarouselPlan, slots: list[CarouselSlot]) -> dict:
     seats: dict[tuple[int, int], list[int]] = {}
     for s in plan.seats:
         seats.setdefault((s.slot_id, s.workshop_id), []).append(s.delegate_id)
-    return {
-        "version": plan.version, "status": plan.status, "note": plan.note, "stats": plan.stats,
-        "created_at": plan.created_at.isoformat(),
-        "published_at": plan.published_at.isoformat() if plan.published_at else None,
-        "slots": [{"number": slot.number, "workshops": [
+    return shared.plan_json(plan, slots=[
+        {"number": slot.number, "workshops": [
             {"workshop_id": wid, "delegate_ids": sorted(ids)}
-            for (sid, wid), ids in sorted(seats.items()) if sid == slot.id]} for slot in slots],
-    }
+            for (sid, wid), ids in sorted(seats.items()) if sid == slot.id]} for slot in slots])
 
 
 def _carousel_json(session) -> dict:
@@ -161,24 +148,10 @@ def run(slug, session_id):
     return _plan_response(session, ws.run_assignment(session), 201)
 
 
-@bp.post("/conferences/<slug>/sessions/<int:session_id>/carousel/move")
-@adapters.token_required
-def move(slug, session_id):
-    session = _carousel(slug, session_id)
-    data = adapters.body()
-    try:
-        ids = [int(data[k]) for k in ("delegate_id", "slot", "workshop_id")]
-    except (KeyError, TypeError, ValueError):
-        raise ConvenorError("bad_request", "send delegate_id, slot and workshop_id") from None
-    return _plan_response(session, ws.move_delegate(session, *ids))
-
-
-@bp.post("/conferences/<slug>/sessions/<int:session_id>/carousel/publish")
-@adapters.token_required
-def publish(slug, session_id):
-    session = _carousel(slug, session_id)
-    version = _optional_body().get("version")
-    return _plan_response(session, ws.publish(session, version))
+# Hand moves and publishing: the same two calls for both formats.
+shared.add_plan_routes(bp, "/conferences/<slug>/sessions/<int:session_id>/carousel",
+                       ws.get_carousel_session, move_keys=("delegate_id", "slot", "workshop_id"),
+                       move=ws.move_delegate, publish=ws.publish, respond=_plan_response)
 
 
 # --------------------------------------------------------------------------- OpenAPI (carousels)
@@ -273,19 +246,10 @@ EXTRA_PATHS[_CAR_PATH + "/run"] = {
                 extra=("422",)),
 }
 EXTRA_PATHS[_CAR_PATH + "/move"] = {
-    "post": op("Move a delegate to another workshop in one slot of the newest plan (a published "
-                "plan gets a new draft); hard rules enforced (422 `rule_broken`)",
-                {"200": json_body(ref("CarouselPlan"), "The changed draft")},
-                body=obj({"delegate_id": INT, "slot": INT, "workshop_id": INT},
-                          ["delegate_id", "slot", "workshop_id"]),
-                params=_CAR, extra=("415", "422")),
+    "post": shared.move_operation(
+        "Move a delegate to another workshop in one slot of the newest plan (a published plan "
+        "gets a new draft); hard rules enforced (422 `rule_broken`)", "CarouselPlan",
+        ("delegate_id", "slot", "workshop_id"), _CAR),
 }
-EXTRA_PATHS[_CAR_PATH + "/publish"] = {
-    "post": {**op("Publish the newest plan (or `version`) atomically; the previous one becomes "
-                   "history. Publishing the published version again changes nothing",
-                   {"200": json_body(ref("CarouselPlan"), "The published plan")},
-                   params=_CAR, extra=("409", "415", "422")),
-             "requestBody": {"required": False, "content": {"application/json": {
-                 "schema": obj({"version": INT})}}}},
-}
+EXTRA_PATHS[_CAR_PATH + "/publish"] = {"post": shared.publish_operation("CarouselPlan", _CAR)}
 # --------------------------------------------------------------------------- end carousels

@@ -46,18 +46,6 @@ MAX_CAPACITY = 1000
 # --------------------------------------------------------------------------- lookups
 
 
-
-
-def carousel_sessions(conference: Conference) -> list[Session]:
-    """Return the conference's carousel sessions in time order."""
-    return rounds_services.sessions(FORMAT, conference)
-
-
-def get_carousel_session(conference: Conference, session_id: int) -> Session:
-    """Return one of the conference's carousel sessions or raise ``not_found``."""
-    return rounds_services.get_session(FORMAT, conference, session_id)
-
-
 def get_block(session: Session) -> CarouselBlock | None:
     """Return the session's preference settings, if any were saved."""
     return db.session.scalar(select(CarouselBlock).where(CarouselBlock.session_id == session.id))
@@ -90,32 +78,7 @@ def get_workshop(session: Session, workshop_id: int) -> CarouselWorkshop:
     return workshop
 
 
-def get_plans(session: Session) -> list[CarouselPlan]:
-    """Return every plan version of the session, newest first."""
-    return rounds_services.get_plans(FORMAT, session)
-
-
-def latest_plan(session: Session) -> CarouselPlan | None:
-    """Return the newest plan version (draft or published), if any."""
-    return rounds_services.latest_plan(FORMAT, session)
-
-
-def published_plan(session: Session) -> CarouselPlan | None:
-    """Return the published plan, if any."""
-    return rounds_services.published_plan(FORMAT, session)
-
-
-def get_plan(session: Session, version: int) -> CarouselPlan:
-    """Return one plan version or raise ``not_found``."""
-    return rounds_services.get_plan(FORMAT, session, version)
-
-
 # --------------------------------------------------------------------------- setup
-
-
-def get_slots(session: Session) -> list[CarouselSlot]:
-    """Return the session's slots in order."""
-    return rounds_services.get_rounds(FORMAT, session)
 
 
 def add_slot(session: Session, data: dict) -> CarouselSlot:
@@ -226,17 +189,12 @@ def add_workshop(session: Session, data: dict) -> CarouselWorkshop:
 
 def update_workshop(workshop: CarouselWorkshop, data: dict) -> CarouselWorkshop:
     """Change a workshop's title, leaders, room, seats or slots."""
-    values = _workshop_values(workshop.session, data, workshop)
-    for key, value in values.items():
-        setattr(workshop, key, value)
-    db.session.commit()
-    return workshop
+    return rounds_services.update_row(workshop, _workshop_values(workshop.session, data, workshop))
 
 
 def delete_workshop(workshop: CarouselWorkshop) -> None:
     """Remove a workshop with its preferences (plans that seat people there lose those seats)."""
-    db.session.delete(workshop)
-    db.session.commit()
+    rounds_services.delete_row(workshop)
 
 
 # --------------------------------------------------------------------------- preferences
@@ -590,33 +548,6 @@ def _describe_seats(session: Session, plan: CarouselPlan,
     return dict(out)
 
 
-def seat_details(session: Session, plan: CarouselPlan,
-                 delegate_id: int | None = None) -> dict[int, list[dict]]:
-    """Return each seated delegate's workshops in ``plan``: slot, times, workshop, room, leaders.
-
-    With ``delegate_id``, only that delegate's seats are loaded (for their own page).
-    """
-    return rounds_services.seat_details(FORMAT, session, plan, delegate_id)
-
-
-def publish(session: Session, version: int | None = None, *,
-            now: datetime | None = None) -> CarouselPlan:
-    """Publish a plan version (default: the newest) atomically; see ``rounds.services.publish``.
-
-    Sends ``allocation_published`` (kind "carousel") after the commit.
-    """
-    return rounds_services.publish_plan(FORMAT, session, version, now=now)
-
-
-def start_slot(session: Session, number: int, *, now: datetime | None = None) -> dict:
-    """Mark slot ``number`` started and tell every seated delegate where to go.
-
-    Needs a published plan (``no_plan``). Sends ``round_starting`` (kind "carousel") with,
-    per delegate id, their slot, times, workshop, room and leaders. Returns a summary dict.
-    """
-    return rounds_services.start_round(FORMAT, session, number, now=now)
-
-
 # --------------------------------------------------------------------------- reading
 
 
@@ -768,3 +699,9 @@ FORMAT = rounds_services.Format(
                   "page and try again",
     allocate=run_assignment, time_limit_key="CAROUSEL_TIME_LIMIT_S", figures=_figures,
 )
+
+# The shared lifecycle verbs for carousel blocks (each documented in ``rounds.services``).
+(carousel_sessions, get_carousel_session, get_slots, get_plans, latest_plan, published_plan,
+ get_plan, seat_details, publish, start_slot) = rounds_services.bound(
+    FORMAT, "sessions", "get_session", "get_rounds", "get_plans", "latest_plan",
+    "published_plan", "get_plan", "seat_details", "publish_plan", "start_round")

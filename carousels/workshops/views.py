@@ -39,10 +39,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from carousels.rounds import views as rounds_views
+from carousels.rounds import adapters as rounds_views
 from carousels.workshops import services as ws
 from events import hooks
-from events.adapters import ConfirmForm, apply_errors, manager_required
+from events.adapters import ConfirmForm, manager_required
 from events.conference import services
 from events.conference.models import Conference
 from events.errors import ConvenorError
@@ -67,18 +67,8 @@ class MultiCheckboxField(SelectMultipleField):
 # --------------------------------------------------------------------------- forms
 
 
-class SlotsForm(FlaskForm):
-    """Lay out the rotation slots evenly."""
-
-    count = IntegerField("Number of slots", default=3,
-                         validators=[DataRequired(), NumberRange(min=1, max=ws.MAX_SLOTS)])
-    minutes = IntegerField("Minutes per slot", default=25,
-                           validators=[DataRequired(), NumberRange(min=1, max=240)])
-    gap = IntegerField("Minutes between slots", default=5, description="Time to change rooms.",
-                       validators=[Optional(), NumberRange(min=0, max=60)])
-    starts_at = DateTimeLocalField("First slot starts", format="%Y-%m-%dT%H:%M",
-                                   description="Leave empty to start with the session.",
-                                   validators=[Optional()])
+SlotsForm = rounds_views.rounds_form("slot", counted=3, most=ws.MAX_SLOTS, lasting=25, apart=5,
+                                     change="Time to change rooms.")
 
 
 class WorkshopForm(FlaskForm):
@@ -198,17 +188,11 @@ def set_slots(conference: Conference, session_id: int):
     """Lay out the rotation slots."""
     session = _session(conference, session_id)
     form = SlotsForm()
-    if form.validate_on_submit():
-        try:
-            made = ws.set_slots(session, {"count": form.count.data, "minutes": form.minutes.data,
-                                          "gap": form.gap.data or 0,
-                                          "starts_at": form.starts_at.data})
-        except ConvenorError as exc:
-            apply_errors(form, exc)
-        else:
-            flash(f"Set {len(made)} slots; every workshop runs in each of them.", "success")
-            return _to_setup(conference, session, "#slots")
-    return _setup_page(conference, session, 422, slots_form=form)
+    return rounds_views.submit(
+        form, lambda: ws.set_slots(session, rounds_views.rounds_data(form)),
+        lambda made: f"Set {len(made)} slots; every workshop runs in each of them.",
+        lambda: _to_setup(conference, session, "#slots"),
+        lambda: _setup_page(conference, session, 422, slots_form=form))
 
 
 @bp.route("/<int:session_id>/setup/window", methods=["POST"])
@@ -217,17 +201,13 @@ def set_window(conference: Conference, session_id: int):
     """Open or close ranking with a deadline."""
     session = _session(conference, session_id)
     form = WindowForm()
-    if form.validate_on_submit():
-        try:
-            ws.set_preferences_window(session, {"open": form.open.data,
-                                                "deadline": form.deadline.data})
-        except ConvenorError as exc:
-            apply_errors(form, exc)
-        else:
-            flash("Delegates can now rank the workshops." if form.open.data
-                  else "Ranking is closed.", "success")
-            return _to_setup(conference, session, "#window")
-    return _setup_page(conference, session, 422, window_form=form)
+    return rounds_views.submit(
+        form, lambda: ws.set_preferences_window(session, {"open": form.open.data,
+                                                          "deadline": form.deadline.data}),
+        lambda _: ("Delegates can now rank the workshops." if form.open.data
+                   else "Ranking is closed."),
+        lambda: _to_setup(conference, session, "#window"),
+        lambda: _setup_page(conference, session, 422, window_form=form))
 
 
 @bp.route("/<int:session_id>/setup/workshop", methods=["POST"])
@@ -236,15 +216,11 @@ def add_workshop(conference: Conference, session_id: int):
     """Add one workshop."""
     session = _session(conference, session_id)
     form = _workshop_form(conference, session, WorkshopForm())
-    if form.validate_on_submit():
-        try:
-            workshop = ws.add_workshop(session, _workshop_data(form))
-        except ConvenorError as exc:
-            apply_errors(form, exc)
-        else:
-            flash(f"Added “{workshop.title}”.", "success")
-            return _to_setup(conference, session, "#workshops")
-    return _setup_page(conference, session, 422, workshop_form=form)
+    return rounds_views.submit(
+        form, lambda: ws.add_workshop(session, _workshop_data(form)),
+        lambda workshop: f"Added “{workshop.title}”.",
+        lambda: _to_setup(conference, session, "#workshops"),
+        lambda: _setup_page(conference, session, 422, workshop_form=form))
 
 
 @bp.route("/<int:session_id>/workshops/<int:workshop_id>", methods=["GET", "POST"])
@@ -252,24 +228,17 @@ def add_workshop(conference: Conference, session_id: int):
 def edit_workshop(conference: Conference, session_id: int, workshop_id: int):
     """Edit one workshop."""
     session = _session(conference, session_id)
-    try:
-        workshop = ws.get_workshop(session, workshop_id)
-    except ConvenorError:
-        abort(404)
+    workshop = rounds_views.found(lambda: ws.get_workshop(session, workshop_id))
     form = _workshop_form(conference, session,
                           WorkshopForm(obj=workshop) if request.method == "POST" else None,
                           obj=workshop)
-    if form.validate_on_submit():
-        try:
-            ws.update_workshop(workshop, _workshop_data(form))
-        except ConvenorError as exc:
-            apply_errors(form, exc)
-        else:
-            flash(f"Saved “{workshop.title}”.", "success")
-            return _to_setup(conference, session, "#workshops")
-    return render_template("carousels/workshop_edit.html", conference=conference,
-                           session=session, workshop=workshop, form=form,
-                           confirm=ConfirmForm()), (422 if form.errors else 200)
+    return rounds_views.submit(
+        form, lambda: ws.update_workshop(workshop, _workshop_data(form)),
+        lambda _: f"Saved “{workshop.title}”.",
+        lambda: _to_setup(conference, session, "#workshops"),
+        lambda: (render_template("carousels/workshop_edit.html", conference=conference,
+                                 session=session, workshop=workshop, form=form,
+                                 confirm=ConfirmForm()), 422 if form.errors else 200))
 
 
 @bp.route("/<int:session_id>/workshops/<int:workshop_id>/delete", methods=["POST"])
@@ -277,16 +246,9 @@ def edit_workshop(conference: Conference, session_id: int, workshop_id: int):
 def delete_workshop(conference: Conference, session_id: int, workshop_id: int):
     """Remove a workshop."""
     session = _session(conference, session_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        workshop = ws.get_workshop(session, workshop_id)
-    except ConvenorError:
-        abort(404)
-    title = workshop.title
-    ws.delete_workshop(workshop)
-    flash(f"Removed “{title}”.", "success")
-    return _to_setup(conference, session, "#workshops")
+    return rounds_views.remove(
+        lambda: ws.get_workshop(session, workshop_id), ws.delete_workshop,
+        "Removed “{row.title}”.", lambda: _to_setup(conference, session, "#workshops"))
 
 
 def _move_form(session, plan, slots, workshops, form=None) -> MoveForm:
@@ -335,16 +297,15 @@ def run(conference: Conference, session_id: int):
     session = _session(conference, session_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        plan = ws.run_assignment(session)
-    except ConvenorError as exc:
-        flash(exc.message, "error")
-        return _plan_page(conference, session, 422)
+    return rounds_views.run_allocation(conference, session, lambda: ws.run_assignment(session),
+                                       _report, _plan_page)
+
+
+def _report(plan) -> str:
     stats = plan.stats
     proof = "proven optimal" if stats.get("optimal") else "not proven optimal"
-    flash(f"Version {plan.version} (draft): {stats.get('first_choice_pct', 0)}% got their first "
-          f"choice; {proof}, in {stats.get('seconds', 0)} s. Check it, then publish.", "success")
-    return _back(conference, session)
+    return (f"Version {plan.version} (draft): {stats.get('first_choice_pct', 0)}% got their "
+            f"first choice; {proof}, in {stats.get('seconds', 0)} s. Check it, then publish.")
 
 
 @bp.route("/<int:session_id>/move", methods=["POST"])
@@ -358,20 +319,9 @@ def move(conference: Conference, session_id: int):
         session, form.delegate_id.data, form.slot_number.data, form.workshop_id.data), _plan_page)
 
 
-@bp.route("/<int:session_id>/publish", methods=["POST"])
-@manager_required
-def publish(conference: Conference, session_id: int):
-    """Publish the newest plan (or ``version``) for delegates."""
-    return rounds_views.publish(ws.FORMAT, conference, _session(conference, session_id),
-                                _plan_page, "workshops")
-
-
-@bp.route("/<int:session_id>/slots/<int:number>/start", methods=["POST"])
-@manager_required
-def start_slot(conference: Conference, session_id: int, number: int):
-    """Start a slot: delegates' pages and screens show where to go."""
-    return rounds_views.start(ws.FORMAT, conference, _session(conference, session_id), number,
-                              "workshop")
+# Publish and start: the same routes for both formats.
+rounds_views.add_lifecycle_routes(bp, ws.FORMAT, _plan_page, seen="workshops", told="workshop",
+                                  start="slots")
 
 
 @bp.route("/<int:session_id>/attendees")
