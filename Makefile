@@ -10,6 +10,8 @@ PORT ?= 5000
 MYPY_PURE := \
 	events/conference/programme.py \
 	events/checkin/rules.py \
+	carousels/cafe/engine.py \
+	carousels/workshops/engine.py \
 	bot/intents.py \
 	bot/blocks.py \
 	bot/reply.py
