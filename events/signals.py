@@ -14,6 +14,9 @@ session_changed = _signals.signal("session-changed")
 #: Sessions were added or removed, or the conference itself changed. kwargs: ``reason``.
 programme_changed = _signals.signal("programme-changed")
 
+#: A waitlisted delegate got a place (someone cancelled). kwargs: ``delegate``.
+delegate_promoted = _signals.signal("delegate-promoted")
+
 #: Delegates were added by hand or by import. kwargs: ``count``.
 delegates_changed = _signals.signal("delegates-changed")
 

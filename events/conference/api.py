@@ -32,6 +32,7 @@ def conference_json(c: Conference) -> dict:
         "published": c.published,
         "version": c.version,
         "registration_open": c.registration_open,
+        "registration_capacity": c.registration_capacity,
     }
 
 

@@ -58,6 +58,10 @@ class ConferenceForm(FlaskForm):
     published = BooleanField("Published (programme visible to everyone)")
     registration_open = BooleanField(
         "Registration open (people may sign themselves up with /convenor signup in Slack)")
+    registration_capacity = IntegerField(
+        "Places (optional)", validators=[Optional(), NumberRange(min=1, max=1_000_000)],
+        description="When this many are registered, later sign-ups join a waitlist and move up "
+                    "when someone cancels.")
 
 
 class RoomForm(FlaskForm):

@@ -79,6 +79,8 @@ class Conference(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=0)
     #: People may register themselves (Slack ``/convenor signup``) while this is on.
     registration_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Registered (active) delegates at most; self-registrations beyond it join the waitlist.
+    registration_capacity: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     rooms: Mapped[list[Room]] = relationship(
@@ -226,7 +228,8 @@ class Delegate(db.Model):
     slack_user_id: Mapped[str | None] = mapped_column(String(32))
     #: Secret for the private link /me/<token>; rotating it kills old links.
     token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
-    #: "active" or "cancelled" (registration withdrawn).
+    #: "active", "cancelled" (registration withdrawn) or "waitlisted" (waiting for a place,
+    #: in order of ``id``).
     status: Mapped[str] = mapped_column(String(20), default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

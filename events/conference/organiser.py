@@ -69,7 +69,7 @@ def new_conference():
             conference = services.create_conference(
                 current_user,
                 _data(form, "slug", "name", "tagline", "starts_on", "ends_on", "timezone",
-                      "venue", "published", "registration_open"),
+                      "venue", "published", "registration_open", "registration_capacity"),
             )
         except ConvenorError as exc:
             apply_errors(form, exc)
@@ -100,7 +100,7 @@ def settings(conference: Conference):
             services.update_conference(
                 conference,
                 _data(form, "name", "tagline", "starts_on", "ends_on", "timezone", "venue",
-                      "published", "registration_open"),
+                      "published", "registration_open", "registration_capacity"),
             )
         except ConvenorError as exc:
             apply_errors(form, exc)

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -38,6 +38,9 @@ from events.conference.models import (
 from events.errors import ConvenorError
 from events.extensions import db
 
+#: A delegate's registration: taking part, withdrawn, or waiting for a place (in ``id`` order).
+DELEGATE_STATUSES = ("active", "cancelled", "waitlisted")
+MAX_CAPACITY = 1_000_000
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 TOKEN_PREFIX = "cvn_"
 
@@ -284,6 +287,11 @@ def _conference_fields(data: dict, conference: Conference | None, partial: bool)
         values["published"] = fields.boolean("published")
     if fields.has("registration_open"):
         values["registration_open"] = fields.boolean("registration_open")
+    if fields.has("registration_capacity"):
+        capacity = fields.integer("registration_capacity", minimum=1)
+        if capacity is not None and capacity > MAX_CAPACITY:
+            fields.error("registration_capacity", f"must be at most {MAX_CAPACITY}")
+        values["registration_capacity"] = capacity
     starts = values.get("starts_on", conference.starts_on if conference else None)
     ends = values.get("ends_on", conference.ends_on if conference else None)
     if starts and ends and ends < starts:
@@ -630,8 +638,8 @@ def delegate_values(data: dict, *, partial: bool = False) -> tuple[dict, list[di
         values["slack_user_id"] = slack or None
     if fields.has("status") and "status" in data:
         status = fields.text("status", max_len=20) or "active"
-        if status not in ("active", "cancelled"):
-            fields.error("status", "must be active or cancelled")
+        if status not in DELEGATE_STATUSES:
+            fields.error("status", "must be active, cancelled or waitlisted")
         values["status"] = status
     if "access_needs" in data:
         needs = data.get("access_needs")
@@ -750,9 +758,15 @@ def update_delegate(delegate: Delegate, data: dict) -> Delegate:
                                                   delegate.id):
         raise ConvenorError("duplicate", "that Slack account is linked to another delegate",
                             _SLACK_TAKEN)
+    freed = delegate.status == "active" and values.get("status", "active") != "active"
+    if freed:
+        _lock_registrations(delegate.conference)
     for key, value in values.items():
         setattr(delegate, key, value)
+    promoted = _promote_waitlisted(delegate.conference, exclude=delegate.id) if freed else []
     db.session.commit()
+    for person in promoted:
+        signals.delegate_promoted.send(delegate.conference, delegate=person)
     return delegate
 
 
@@ -945,11 +959,16 @@ def self_register(conference: Conference, data: dict, *, slack_user_id: str | No
     if not (conference.published and conference.registration_open):
         raise ConvenorError("registration_closed", "registration is closed — ask the organisers")
     email = (email or "").strip().lower()
+    # Serialise sign-ups to this conference, so the capacity holds under concurrent requests.
+    _lock_registrations(conference)
     existing = db.session.scalar(select(Delegate).where(Delegate.conference_id == conference.id,
                                                         Delegate.email == email))
     if existing is not None:
         return (_link(conference, existing, slack_user_id) if slack_user_id else existing), False
-    values, errors = delegate_values({**data, "email": email, "status": "active",
+    full = (conference.registration_capacity is not None
+            and active_count(conference) >= conference.registration_capacity)
+    values, errors = delegate_values({**data, "email": email,
+                                      "status": "waitlisted" if full else "active",
                                       "slack_user_id": slack_user_id or ""})
     if errors:
         raise ConvenorError("invalid", "please check: " + "; ".join(
@@ -969,6 +988,54 @@ def self_register(conference: Conference, data: dict, *, slack_user_id: str | No
         return (_link(conference, winner, slack_user_id) if slack_user_id else winner), False
     signals.delegates_changed.send(conference, count=1)
     return delegate, True
+
+
+def _lock_registrations(conference: Conference) -> None:
+    """Take the conference's write lock for the rest of this transaction.
+
+    A no-op UPDATE of the conference row: PostgreSQL locks the row, SQLite takes its database
+    write lock. Concurrent sign-ups and cancellations then count and place one at a time.
+    """
+    db.session.execute(update(Conference).where(Conference.id == conference.id)
+                       .values(version=Conference.version))
+
+
+def active_count(conference: Conference) -> int:
+    """Return how many delegates hold a place (status ``active``)."""
+    return db.session.scalar(select(func.count(Delegate.id)).where(
+        Delegate.conference_id == conference.id, Delegate.status == "active")) or 0
+
+
+def waitlist(conference: Conference) -> list[Delegate]:
+    """Return the waitlisted delegates in the order they signed up."""
+    return list(db.session.scalars(select(Delegate).where(
+        Delegate.conference_id == conference.id, Delegate.status == "waitlisted")
+        .order_by(Delegate.id)))
+
+
+def waitlist_position(delegate: Delegate) -> int | None:
+    """Return the delegate's place on the waitlist (1 = next in), or None when not waiting."""
+    if delegate.status != "waitlisted":
+        return None
+    return (db.session.scalar(select(func.count(Delegate.id)).where(
+        Delegate.conference_id == delegate.conference_id, Delegate.status == "waitlisted",
+        Delegate.id <= delegate.id)) or 0)
+
+
+def _promote_waitlisted(conference: Conference, *, exclude: int | None = None) -> list[Delegate]:
+    """Give free places to the first people on the waitlist (no commit); return them.
+
+    ``exclude`` is a delegate an organiser just moved to the waitlist by hand.
+    """
+    if conference.registration_capacity is None:
+        return []
+    db.session.flush()
+    free = conference.registration_capacity - active_count(conference)
+    waiting = [d for d in waitlist(conference) if d.id != exclude]
+    promoted = waiting[:max(free, 0)]
+    for person in promoted:
+        person.status = "active"
+    return promoted
 
 
 # --------------------------------------------------------------------------- the delegate's day

@@ -85,6 +85,7 @@ def delegate_page(token):
 
 def register_filters(app) -> None:
     """Add template filters for times in the conference's zone and error pages."""
+    app.add_template_global(services.waitlist_position, "waitlist_position")
 
     @app.template_filter("hm")
     def hm(moment, conference):

@@ -22,6 +22,7 @@ def upgrade():
     # "conferences" on SQLite (foreign keys on) would cascade-delete every row that points at it.
     op.add_column('conferences', sa.Column('registration_open', sa.Boolean(),
                                            server_default=sa.false(), nullable=False))
+    op.add_column('conferences', sa.Column('registration_capacity', sa.Integer(), nullable=True))
     op.create_index('ix_delegates_slack_user_id', 'delegates', ['slack_user_id'], unique=False)
     op.create_index('uq_delegates_conference_slack', 'delegates', ['conference_id', 'slack_user_id'],
                     unique=True, sqlite_where=sa.text('slack_user_id IS NOT NULL'),
@@ -80,4 +81,5 @@ def downgrade():
     op.drop_table('slack_link_codes')
     op.drop_index('uq_delegates_conference_slack', table_name='delegates')
     op.drop_index('ix_delegates_slack_user_id', table_name='delegates')
+    op.drop_column('conferences', 'registration_capacity')
     op.drop_column('conferences', 'registration_open')

@@ -272,3 +272,80 @@ def test_delegate_csv_reports_a_repeated_or_taken_slack_id(conference, make_dele
     messages = [(e["line"], e["message"]) for e in preview.errors]
     assert (3, "Slack id U0NEW0001 also appears on line 2") in messages
     assert (4, "Slack id U0TAKEN1 is linked to another delegate") in messages
+
+
+# --------------------------------------------------------------------------- capacity and waitlist
+
+
+def test_full_conference_waitlists_and_a_cancellation_promotes_the_first(conference):
+    services.update_conference(conference, {"registration_open": True, "registration_capacity": 2})
+    people = [services.self_register(conference, {"name": f"P{n}"}, slack_user_id=None,
+                                     email=f"p{n}@example.org")[0] for n in range(4)]
+    assert [p.status for p in people] == ["active", "active", "waitlisted", "waitlisted"]
+    assert [services.waitlist_position(p) for p in people] == [None, None, 1, 2]
+    promoted = []
+
+    def receiver(sender, delegate=None, **_):
+        promoted.append(delegate.email)
+
+    signals.delegate_promoted.connect(receiver)
+    try:
+        services.update_delegate(people[0], {"status": "cancelled"})
+    finally:
+        signals.delegate_promoted.disconnect(receiver)
+    db.session.expire_all()
+    assert [db.session.get(Delegate, p.id).status for p in people] == [
+        "cancelled", "active", "active", "waitlisted"]
+    assert promoted == ["p2@example.org"]
+    assert services.waitlist_position(db.session.get(Delegate, people[3].id)) == 1
+
+
+def test_organiser_moves_someone_to_the_waitlist_by_hand(api, conference, make_delegate):
+    services.update_conference(conference, {"registration_capacity": 1})
+    ada = make_delegate(conference, name="Ada")
+    ben = make_delegate(conference, name="Ben", status="waitlisted")
+    moved = api.patch(f"/api/v1/conferences/tlc/delegates/{ada.id}", json={"status": "waitlisted"})
+    assert moved.status_code == 200 and moved.get_json()["status"] == "waitlisted"
+    db.session.expire_all()
+    assert db.session.get(Delegate, ben.id).status == "active"
+    assert api.get("/api/v1/conferences/tlc").get_json()["registration_capacity"] == 1
+
+
+def test_two_hundred_signups_for_twenty_five_places(app, conference):
+    services.update_conference(conference, {"registration_open": True, "registration_capacity": 25})
+    conference_id = conference.id
+    barrier = threading.Barrier(40, timeout=60)
+    errors = []
+    emails = iter(f"racer{n:03d}@example.org" for n in range(200))
+    lock = threading.Lock()
+
+    def worker():
+        with app.app_context():
+            from events.conference.models import Conference
+
+            barrier.wait()
+            while True:
+                with lock:
+                    email = next(emails, None)
+                if email is None:
+                    break
+                try:
+                    services.self_register(db.session.get(Conference, conference_id),
+                                           {"name": email}, slack_user_id=None, email=email)
+                except Exception as exc:  # noqa: BLE001 - asserted below
+                    errors.append(exc)
+                    db.session.rollback()
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    db.session.expire_all()
+    statuses = [d.status for d in db.session.scalars(
+        select(Delegate).where(Delegate.conference_id == conference_id).order_by(Delegate.id))]
+    assert statuses.count("active") == 25 and statuses.count("waitlisted") == 175
+    # Places go in order of arrival: nobody registered after someone who was waitlisted.
+    assert statuses == ["active"] * 25 + ["waitlisted"] * 175
