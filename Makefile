@@ -9,7 +9,10 @@ PORT ?= 5000
 # Add a pure module here once it passes.
 MYPY_PURE := \
 	events/conference/programme.py \
+	events/conference/timetable.py \
 	events/checkin/rules.py \
+	events/exchange/formats.py \
+	events/exchange/calendar.py \
 	carousels/cafe/engine.py \
 	carousels/workshops/engine.py \
 	bot/intents.py \
