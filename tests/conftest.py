@@ -17,6 +17,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+pytest_plugins = ["tests.slack_fixtures"]
 
 CI = os.environ.get("CI", "").lower() == "true"
 ROOT = Path(__file__).resolve().parent.parent
@@ -432,3 +435,9 @@ def browser(chromium_path):
             yield instance
         finally:
             instance.close()
+
+
+# Hypothesis: on a shared 2-core CI machine a slow example is not a failure (speed is measured
+# by benchmarks/, never by tests), and the example database is not kept between runs.
+hypothesis_settings.register_profile("convenor", deadline=None, database=None)
+hypothesis_settings.load_profile("convenor")
