@@ -281,9 +281,11 @@ def unknown_person(conference: Conference) -> Reply:
     actions = []
     text = "I don't know you yet. "
     if conference.published and conference.registration_open:
-        text += "Type `/convenor signup` to register, "
+        text += "Type `/convenor signup` to register, or if"
         actions.append(Action("Sign up", "home_signup", style="primary"))
-    text += ("or if you registered with another email, type `/convenor link CODE` with the code "
+    else:
+        text += "If"
+    text += (" you registered with another email, type `/convenor link CODE` with the code "
              "from “Link Slack” on your page, or ask an organiser.")
     return Reply(text, actions=actions, code="unknown_user")
 
@@ -375,7 +377,11 @@ def plan_command(text: str, user_id: str) -> tuple[str, Reply | None]:
         return "done", Reply(f"Linked: you are {delegate.name} on Slack now.",
                              links=answers.delegate_links(delegate, base_url()))
     if sub == "help" or sub not in ("next", "agenda", "table"):
-        return "done", answers.help_reply(organiser=known_organiser(user_id))
+        if known_organiser(user_id) or services.delegate_for_slack_user(conference, user_id):
+            # Door staff are linked too: require_manager decides who sees organiser commands.
+            manager = resolve_organiser(conference, user_id, None) is not None
+            return "done", answers.help_reply(organiser=manager)
+        return "lazy", None  # an organiser Slack has not matched yet gets their commands too
     delegate, problem = resolve_delegate(conference, user_id, None)
     if delegate is None:
         return ("done", problem) if problem and problem.code == "canceled" else ("lazy", None)
@@ -432,23 +438,27 @@ def _error_reply(exc: ConvenorError) -> Reply:
     return Reply(exc.message, code=exc.code)
 
 
-def ack_convenor(ack, command):
+def ack_convenor(ack, command, context):
     """Answer ``/convenor …`` at once when the database suffices; otherwise ack and go lazy."""
     decision, reply = plan_command(command.get("text", ""), command["user_id"])
+    # The lazy listener runs after this returns, on a copy of the context: it must not decide
+    # again (that would redo the ack's writes, such as redeeming a link code twice).
+    context["convenor_lazy"] = decision == "lazy"
     if reply is None:
         ack()
     else:
         ack(response_type="ephemeral", **_message(reply))
 
 
-def run_convenor(command, client: WebClient, respond, body):
+def run_convenor(command, client: WebClient, respond, context):
     """Do the slow part of ``/convenor …``: look the user up, open a modal, run organiser work."""
+    if not context.get("convenor_lazy"):
+        return  # the ack answered
     text = command.get("text", "")
     user_id = command["user_id"]
-    decision, _ = plan_command(text, user_id)
-    if decision == "done":
-        return
     conference = served_conference()
+    if conference is None:
+        return
     words = text.split()
     sub = words[0].lower() if words else "help"
     try:
@@ -458,6 +468,10 @@ def run_convenor(command, client: WebClient, respond, body):
             open_prefs(client, conference, user_id, command.get("trigger_id"), respond)
         elif sub in ORGANISER_COMMANDS:
             run_organiser(client, conference, sub, words[1:], text, user_id, respond)
+        elif sub not in ("next", "agenda", "table"):
+            organiser = resolve_organiser(conference, user_id, client)
+            respond(response_type="ephemeral", replace_original=False,
+                    **_message(answers.help_reply(organiser=organiser is not None)))
         else:
             delegate, problem = resolve_delegate(conference, user_id, client)
             reply = problem if delegate is None else delegate_command(delegate, sub, words[1:])
@@ -618,7 +632,7 @@ def _signup_data(view: dict) -> dict:
                              "other": values.get("access_other", "")}}
 
 
-def check_signup(ack, view):
+def check_signup(ack, view, context):
     """Validate the sign-up form: field errors go back inline, otherwise close the modal."""
     values, errors = services.delegate_values({**_signup_data(view), "email": "x@example.org"})
     inline = {}
@@ -627,14 +641,18 @@ def check_signup(ack, view):
         block = {"access_needs": "access_other"}.get(block, block)
         if block in ("name", "organisation", "role", "pronouns", "dietary", "access_other"):
             inline.setdefault(block, error["message"])
+    # The lazy listener runs whatever the ack said: tell it whether the form was accepted.
+    context["convenor_accepted"] = not inline
     if inline:
         ack(response_action="errors", errors=inline)
     else:
         ack()
 
 
-def save_signup(view, body, client: WebClient):
+def save_signup(view, body, client: WebClient, context):
     """Register the person (their email from Slack), then DM the badge, links and next item."""
+    if not context.get("convenor_accepted"):
+        return  # the form went back with errors
     user_id = body["user"]["id"]
     conference = served_conference()
     if conference is None:
@@ -756,7 +774,7 @@ def open_prefs_action(body, client: WebClient):
         open_prefs(client, conference, body["user"]["id"], body.get("trigger_id"))
 
 
-def save_prefs(ack, view, body):
+def save_prefs(ack, view, body, context):
     """Save the ranking from the modal; a refused ranking comes back as inline errors."""
     conference = served_conference()
     user_id = body["user"]["id"]
@@ -770,16 +788,26 @@ def save_prefs(ack, view, body):
         if match:
             rank = int(value) if value and value.isdigit() and int(value) > 0 else None
             ranks_by_session.setdefault(int(match[1]), {})[int(match[2])] = rank
+    # Check every carousel's ranks before saving any, so a refusal saves nothing.
+    rankings: dict[int, list[int]] = {}
+    for session_id, ranks in ranks_by_session.items():
+        try:
+            rankings[session_id] = workshop_services.ranking_from_ranks(ranks)
+        except ConvenorError as exc:
+            block = _error_block(session_id, ranks, exc) or _first_block(view)
+            ack(response_action="errors", errors={block: exc.message})
+            return
     for session_id, ranks in ranks_by_session.items():
         try:
             session = services.get_session(conference, session_id)
-            ranking = workshop_services.ranking_from_ranks(ranks)
-            workshop_services.set_preferences(session, delegate, ranking)
+            workshop_services.set_preferences(session, delegate, rankings[session_id],
+                                              now=answers.now())
         except ConvenorError as exc:
             db.session.rollback()
             block = _error_block(session_id, ranks, exc) or _first_block(view)
             ack(response_action="errors", errors={block: exc.message})
             return
+    context["convenor_accepted"] = True  # after_prefs runs whatever the ack said
     ack()
 
 
@@ -787,7 +815,8 @@ def _first_block(view: dict) -> str:
     for block in view.get("blocks") or []:
         if block.get("type") == "input":
             return block["block_id"]
-    return "w0_0"
+    # Slack rejects errors keyed to a block the view lacks: fall back to a submitted one.
+    return next(iter((view.get("state") or {}).get("values") or {}), "w0_0")
 
 
 def _error_block(session_id: int, ranks: dict[int, int | None], exc: ConvenorError) -> str | None:
@@ -802,8 +831,10 @@ def _error_block(session_id: int, ranks: dict[int, int | None], exc: ConvenorErr
     return f"w{session_id}_{next(iter(ranks))}" if ranks else None
 
 
-def after_prefs(body, client: WebClient):
+def after_prefs(body, client: WebClient, context):
     """DM the saved ranking and refresh the App Home."""
+    if not context.get("convenor_accepted"):
+        return  # refused: the modal shows why
     conference = served_conference()
     user_id = body["user"]["id"]
     delegate = services.delegate_for_slack_user(conference, user_id) if conference else None
@@ -832,7 +863,7 @@ def answer_text(conference: Conference | None, user_id: str, text: str,
         decision, reply = plan_command(f"link {intent.query}", user_id)
         return reply or answers.help_reply()
     if intent.name in ("help", "unknown"):
-        return answers.help_reply(organiser=known_organiser(user_id))
+        return answers.help_reply(organiser=resolve_organiser(conference, user_id, client) is not None)
     delegate, problem = resolve_delegate(conference, user_id, client)
     if delegate is None:
         return problem or unknown_person(conference)
