@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import random
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from carousels.cafe import services as cs
-from events import hooks
-from events.conference.models import Conference, Delegate
+from carousels.rounds import hooks as rounds_hooks
+from events.conference.models import Conference, Delegate, Session
 
 QUESTIONS = [
     "What does inclusive excellence look like in a classroom you know well?",
@@ -28,30 +29,17 @@ QUESTIONS = [
 
 def cafe_agenda(delegate: Delegate) -> list:
     """Return the delegate's World Cafe tables as calendar entries (one per round)."""
-    from events.exchange.calendar import AgendaItem
+    def fields(session: Session, seat: dict) -> dict:
+        location = seat["table"]
+        if seat["room"]:
+            location = f"{seat['room']} — {location}"
+        if seat["host"]:
+            location += " (you host)" if seat["is_host"] else f" (host: {seat['host']})"
+        return {"uid": f"cafe-{session.id}-round-{seat['round']}-delegate-{delegate.id}@convenor",
+                "summary": f"{session.title} — round {seat['round']}, {seat['table']}",
+                "location": location, "description": seat["question"] or session.description}
 
-    items = []
-    for session in cs.cafe_sessions(delegate.conference):
-        plan = cs.published_plan(session)
-        if plan is None:
-            continue
-        for seat in cs.seat_details(session, plan, delegate.id).get(delegate.id, []):
-            location = seat["table"]
-            if seat["room"]:
-                location = f"{seat['room']} — {location}"
-            if seat["host"]:
-                location += " (you host)" if seat["is_host"] else f" (host: {seat['host']})"
-            description = seat["question"] or session.description
-            items.append(AgendaItem(
-                uid=f"cafe-{session.id}-round-{seat['round']}-delegate-{delegate.id}@convenor",
-                start=datetime.fromisoformat(seat["starts_at"]),
-                end=datetime.fromisoformat(seat["ends_at"]),
-                summary=f"{session.title} — round {seat['round']}, {seat['table']}",
-                location=location, description=description,
-                sequence=session.sequence + plan.version,
-                last_modified=plan.published_at, alarm=True, replaces_session_id=session.id,
-                categories=("World Cafe",)))
-    return items
+    return rounds_hooks.agenda(cs.FORMAT, delegate, "World Cafe", fields)
 
 
 def cafe_entries(delegate: Delegate) -> list[dict]:
@@ -62,43 +50,17 @@ def cafe_entries(delegate: Delegate) -> list[dict]:
     ``speakers`` (none), ``status`` and the seat: ``round``, ``table``, ``table_number``,
     ``host`` (a name or None), ``is_host``, ``question``.
     """
-    entries = []
-    for session in cs.cafe_sessions(delegate.conference):
-        plan = cs.published_plan(session)
-        if plan is None:
-            continue
-        for seat in cs.seat_details(session, plan, delegate.id).get(delegate.id, []):
-            entries.append({
-                "kind": "world_cafe", "session_id": session.id,
-                "replaces_session_id": session.id, "title": session.title,
-                "starts_at": seat["starts_at"], "ends_at": seat["ends_at"],
-                "room": seat["room"] or None, "speakers": [],
-                "status": "cancelled" if session.cancelled else "scheduled",
-                "round": seat["round"], "table": seat["table"],
-                "table_number": seat["table_number"], "host": seat["host"] or None,
-                "is_host": seat["is_host"], "question": seat["question"]})
-    return entries
+    return rounds_hooks.entries(cs.FORMAT, delegate, "world_cafe", lambda _session: lambda seat: {
+        "speakers": [], "round": seat["round"], "table": seat["table"],
+        "table_number": seat["table_number"], "host": seat["host"] or None,
+        "is_host": seat["is_host"], "question": seat["question"]})
 
 
 def cafe_rows(conference: Conference):
     """Yield one CSV row per delegate per round of every published World Cafe plan."""
-    from events.exchange.allocations import AllocationRow
-
-    for session in cs.cafe_sessions(conference):
-        plan = cs.published_plan(session)
-        if plan is None:
-            continue
-        details = cs.seat_details(session, plan)
-        people = {s.delegate_id: s.delegate for s in plan.seats}
-        for delegate_id, seats in details.items():
-            d = people[delegate_id]
-            for seat in seats:
-                yield AllocationRow(
-                    block=session.title, round=seat["round"], kind="table", unit=seat["table"],
-                    location=seat["room"], delegate=d.name, email=d.email,
-                    role="host" if seat["is_host"] else "delegate",
-                    start=datetime.fromisoformat(seat["starts_at"]),
-                    end=datetime.fromisoformat(seat["ends_at"]), organisation=d.organisation)
+    return rounds_hooks.allocation_rows(cs.FORMAT, conference, lambda seat: {
+        "round": seat["round"], "kind": "table", "unit": seat["table"],
+        "role": "host" if seat["is_host"] else "delegate"})
 
 
 # --------------------------------------------------------------------------- demo
@@ -134,32 +96,14 @@ def demo_cafe(conference: Conference) -> None:
         cs.update_table(table, {"question": QUESTIONS[i % len(QUESTIONS)],
                                 "host_id": host.id if host else None,
                                 "step_free": table.step_free or bool(host and host.needs_step_free)})
-    try:
-        cs.allocate(session, time_limit_s=2.0)
-        cs.publish(session)
-    except Exception:  # pragma: no cover - the demo still works without a plan
-        from events.extensions import db
-
-        db.session.rollback()
+    rounds_hooks.publish_demo(cs.FORMAT, session, lambda: cs.allocate(session, time_limit_s=2.0))
 
 
-def live_rounds(conference: Conference) -> list[dict]:
-    """Return each World Cafe with its rounds and published plan, for the Live page."""
-    return [{"session": s, "rounds": cs.get_rounds(s), "published": cs.published_plan(s)}
-            for s in cs.cafe_sessions(conference)]
-
-
-def round_count(session) -> int | None:
-    """Return how many rounds a World Cafe block has (None for other kinds)."""
-    return len(cs.get_rounds(session)) if session.kind == "world_cafe" else None
+#: Each World Cafe with its rounds and published plan, for the Live page.
+live_rounds = functools.partial(rounds_hooks.live_blocks, cs.FORMAT, key="rounds")
 
 
 def install() -> None:
     """Register the World Cafe's providers with the extension points ``events`` owns."""
-    hooks.add(hooks.ROUND_COUNTERS, round_count)
-    hooks.add(hooks.AGENDA_PROVIDERS, cafe_agenda)
-    hooks.add(hooks.AGENDA_ENTRIES, cafe_entries)
-    hooks.add(hooks.ALLOCATION_ROWS, cafe_rows)
-    hooks.add(hooks.DEMO_HOOKS, demo_cafe)
-    hooks.add(hooks.LIVE_PANELS, "carousels/cafe_live_panel.html")
-
+    rounds_hooks.install(cs.FORMAT, agenda=cafe_agenda, entries=cafe_entries, rows=cafe_rows,
+                         demo=demo_cafe, live_panel="carousels/cafe_live_panel.html")

@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import random
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from carousels.rounds import hooks as rounds_hooks
 from carousels.workshops import services as ws
-from events import hooks
-from events.conference.models import Conference, Delegate
+from events.conference.models import Conference, Delegate, Session
 
 # --------------------------------------------------------------------------- calendars
 
 
 def carousel_agenda(delegate: Delegate) -> list:
     """Return the delegate's published carousel workshops as calendar entries (one per slot)."""
-    from events.exchange.calendar import AgendaItem
+    def fields(session: Session, seat: dict) -> dict:
+        summary = f"{seat['slot_label']}: {seat['workshop']}"
+        if seat["leaders"]:
+            summary += f" with {seat['leaders']}"
+        return {"uid": f"carousel-{session.id}-slot-{seat['slot']}-delegate-{delegate.id}@convenor",
+                "summary": summary, "location": seat["room"], "description": session.title}
 
-    items = []
-    for session in ws.carousel_sessions(delegate.conference):
-        plan = ws.published_plan(session)
-        if plan is None:
-            continue
-        for seat in ws.seat_details(session, plan, delegate.id).get(delegate.id, []):
-            summary = f"{seat['slot_label']}: {seat['workshop']}"
-            if seat["leaders"]:
-                summary += f" with {seat['leaders']}"
-            items.append(AgendaItem(
-                uid=f"carousel-{session.id}-slot-{seat['slot']}-delegate-{delegate.id}@convenor",
-                start=datetime.fromisoformat(seat["starts_at"]),
-                end=datetime.fromisoformat(seat["ends_at"]),
-                summary=summary, location=seat["room"], description=session.title,
-                sequence=session.sequence + plan.version, last_modified=plan.published_at,
-                alarm=True, replaces_session_id=session.id, categories=("Carousel",)))
-    return items
+    return rounds_hooks.agenda(ws.FORMAT, delegate, "Carousel", fields)
 
 
 def carousel_entries(delegate: Delegate) -> list[dict]:
@@ -43,45 +33,20 @@ def carousel_entries(delegate: Delegate) -> list[dict]:
     (the leaders), ``status`` and the seat: ``slot``, ``slot_label``, ``workshop``,
     ``leaders``, ``line``.
     """
-    entries = []
-    for session in ws.carousel_sessions(delegate.conference):
-        plan = ws.published_plan(session)
-        if plan is None:
-            continue
+    def fields(session: Session):
         workshops = {w.id: w for w in ws.get_workshops(session)}
-        for seat in ws.seat_details(session, plan, delegate.id).get(delegate.id, []):
-            workshop = workshops[seat["workshop_id"]]
-            entries.append({
-                "kind": "carousel", "session_id": session.id, "replaces_session_id": session.id,
-                "title": session.title, "starts_at": seat["starts_at"],
-                "ends_at": seat["ends_at"], "room": seat["room"] or None,
-                "speakers": [s.display_name for s in workshop.leaders],
-                "status": "cancelled" if session.cancelled else "scheduled",
-                "slot": seat["slot"], "slot_label": seat["slot_label"],
-                "workshop": seat["workshop"], "leaders": seat["leaders"],
-                "line": ws.delegate_line(seat)})
-    return entries
+        return lambda seat: {
+            "speakers": [s.display_name for s in workshops[seat["workshop_id"]].leaders],
+            "slot": seat["slot"], "slot_label": seat["slot_label"], "workshop": seat["workshop"],
+            "leaders": seat["leaders"], "line": ws.delegate_line(seat)}
+
+    return rounds_hooks.entries(ws.FORMAT, delegate, "carousel", fields)
 
 
 def carousel_rows(conference: Conference):
     """Yield one CSV row per delegate per slot of every published carousel plan."""
-    from events.exchange.allocations import AllocationRow
-
-    for session in ws.carousel_sessions(conference):
-        plan = ws.published_plan(session)
-        if plan is None:
-            continue
-        details = ws.seat_details(session, plan)
-        people = {s.delegate_id: s.delegate for s in plan.seats}
-        for delegate_id, seats in details.items():
-            d = people[delegate_id]
-            for seat in seats:
-                yield AllocationRow(
-                    block=session.title, round=seat["slot"], kind="carousel",
-                    unit=seat["workshop"], location=seat["room"], delegate=d.name,
-                    email=d.email, role="delegate",
-                    start=datetime.fromisoformat(seat["starts_at"]),
-                    end=datetime.fromisoformat(seat["ends_at"]), organisation=d.organisation)
+    return rounds_hooks.allocation_rows(ws.FORMAT, conference, lambda seat: {
+        "round": seat["slot"], "kind": "carousel", "unit": seat["workshop"], "role": "delegate"})
 
 
 def carousel_schedule(conference: Conference) -> list:
@@ -132,7 +97,6 @@ DEMO_WORKSHOPS = [
 
 def demo_carousel(conference: Conference) -> None:
     """Give the demo's carousel 3 slots, 9 workshops, random rankings and a published plan."""
-    from events.extensions import db
 
     session = next((s for s in ws.carousel_sessions(conference)
                     if s.title.startswith("Carousels")), None)
@@ -154,7 +118,7 @@ def demo_carousel(conference: Conference) -> None:
     workshops = [w.id for w in ws.get_workshops(session)]
     rng = random.Random(1110)
     weights = [5, 6, 3, 4, 3, 2, 2, 1, 1]  # the AI workshops are popular
-    try:
+    def rank_and_run() -> None:
         for d in sorted(ws.active_delegates(conference), key=lambda d: d.id):
             if rng.random() >= 0.9:
                 continue
@@ -166,28 +130,16 @@ def demo_carousel(conference: Conference) -> None:
                 pool = [p for p in pool if p[0] != wid]
             ws.set_preferences(session, d, ranking, enforce_window=False)
         ws.run_assignment(session, time_limit_s=10.0)
-        ws.publish(session)
-    except Exception:  # pragma: no cover - the demo still works without a plan
-        db.session.rollback()
+
+    rounds_hooks.publish_demo(ws.FORMAT, session, rank_and_run)
 
 
-def live_slots(conference: Conference) -> list[dict]:
-    """Return each carousel with its slots and published plan, for the Live page."""
-    return [{"session": s, "slots": ws.get_slots(s), "published": ws.published_plan(s)}
-            for s in ws.carousel_sessions(conference)]
-
-
-def slot_count(session) -> int | None:
-    """Return how many slots a carousel block has (None for other kinds)."""
-    return len(ws.get_slots(session)) if session.kind == "carousel" else None
+#: Each carousel with its slots and published plan, for the Live page.
+live_slots = functools.partial(rounds_hooks.live_blocks, ws.FORMAT, key="slots")
 
 
 def install() -> None:
     """Register the carousel's providers with the extension points ``events`` owns."""
-    hooks.add(hooks.ROUND_COUNTERS, slot_count)
-    hooks.add(hooks.AGENDA_PROVIDERS, carousel_agenda)
-    hooks.add(hooks.AGENDA_ENTRIES, carousel_entries)
-    hooks.add(hooks.ALLOCATION_ROWS, carousel_rows)
-    hooks.add(hooks.SCHEDULE_PROVIDERS, carousel_schedule)
-    hooks.add(hooks.DEMO_HOOKS, demo_carousel)
-    hooks.add(hooks.LIVE_PANELS, "carousels/workshop_live_panel.html")
+    rounds_hooks.install(ws.FORMAT, agenda=carousel_agenda, entries=carousel_entries,
+                         rows=carousel_rows, schedule=carousel_schedule, demo=demo_carousel,
+                         live_panel="carousels/workshop_live_panel.html")
