@@ -61,6 +61,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/rotation.py
 	$(BIN)/python benchmarks/live.py
 	$(BIN)/python benchmarks/checkin.py
+	$(BIN)/python benchmarks/slack.py
 
 clean:
 	rm -rf $(VENV) instance/*.db
