@@ -12,6 +12,7 @@ replays by ``event_id`` / ``trigger_id``.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -245,11 +246,42 @@ def base_url() -> str:
 
 
 def slack_profile(client: WebClient, user_id: str) -> dict:
-    """Return the Slack user (``users.info``); an empty dict when Slack does not know them."""
+    """Return the Slack user (``users.info``); an empty dict when Slack does not know them.
+
+    Any other failure raises ``SlackApiError``: the caller tells the user it could not finish
+    (rather than "I don't know you", which would be wrong).
+    """
     try:
         return client.users_info(user=user_id).get("user") or {}
-    except SlackApiError:
-        return {}
+    except SlackApiError as exc:
+        if (exc.response.get("error") if exc.response is not None else None) == "user_not_found":
+            return {}
+        raise
+
+
+COULD_NOT_FINISH = "Sorry — Slack did not answer in time, so I could not finish. Please try again."
+
+
+def tells_on_slack_failure(listener):
+    """Wrap a lazy listener: when Slack's Web API fails it (after the client's retries), tell the
+    user in a DM that it could not finish instead of failing silently."""
+
+    @functools.wraps(listener)
+    def run(**kwargs):
+        try:
+            return listener(**kwargs)
+        except SlackApiError as exc:
+            log.warning("Slack API failed in %s: %s", listener.__name__, exc)
+            event, body = kwargs.get("event") or {}, kwargs.get("body") or {}
+            user_id = event.get("user") or (body.get("user") or {}).get("id")
+            client = kwargs.get("client")
+            if user_id and client is not None:
+                try:
+                    dm(client, user_id, Reply(COULD_NOT_FINISH, code="slack_failed"))
+                except SlackApiError:
+                    log.warning("could not tell %s either", user_id)
+
+    return run
 
 
 def resolve_delegate(conference: Conference, user_id: str,
@@ -342,7 +374,8 @@ def set_reminders(user_id: str, on: bool) -> Reply:
 
 
 def _message(reply: Reply) -> dict:
-    return {"text": blocks.to_text(reply)[:3000], "blocks": blocks.to_blocks(reply)}
+    # The fallback text is shown in notifications and parsed like mrkdwn: escape it too.
+    return {"text": blocks.escape(blocks.to_text(reply))[:3000], "blocks": blocks.to_blocks(reply)}
 
 
 def plan_command(text: str, user_id: str) -> tuple[str, Reply | None]:
@@ -479,7 +512,7 @@ def run_convenor(command, client: WebClient, respond, context):
     except SlackApiError as exc:
         log.warning("Slack API failed for /convenor %s: %s", sub, exc)
         respond(response_type="ephemeral", replace_original=False,
-                text="Sorry — Slack did not answer in time, so I could not finish. Please try again.")
+                text=COULD_NOT_FINISH)
 
 
 def run_organiser(client: WebClient, conference: Conference, sub: str, args: list[str],
@@ -649,6 +682,7 @@ def check_signup(ack, view, context):
         ack()
 
 
+@tells_on_slack_failure
 def save_signup(view, body, client: WebClient, context):
     """Register the person (their email from Slack), then DM the badge, links and next item."""
     if not context.get("convenor_accepted"):
@@ -691,6 +725,7 @@ def welcome(client: WebClient, user_id: str, delegate: Delegate) -> None:
         client.chat_postMessage(channel=channel, **_message(reply))
 
 
+@tells_on_slack_failure
 def open_signup_action(body, client: WebClient):
     """The *Sign up* button (in the App Home or a DM answer)."""
     conference = served_conference()
@@ -767,6 +802,7 @@ def open_prefs(client: WebClient, conference: Conference, user_id: str, trigger_
     client.views_open(trigger_id=trigger_id, view=prefs_view(delegate, carousels))
 
 
+@tells_on_slack_failure
 def open_prefs_action(body, client: WebClient):
     """The *Rank workshops* button."""
     conference = served_conference()
@@ -831,6 +867,7 @@ def _error_block(session_id: int, ranks: dict[int, int | None], exc: ConvenorErr
     return f"w{session_id}_{next(iter(ranks))}" if ranks else None
 
 
+@tells_on_slack_failure
 def after_prefs(body, client: WebClient, context):
     """DM the saved ranking and refresh the App Home."""
     if not context.get("convenor_accepted"):
@@ -872,6 +909,7 @@ def answer_text(conference: Conference | None, user_id: str, text: str,
     return answers.answer(intent, delegate, base_url=base_url())
 
 
+@tells_on_slack_failure
 def answer_dm(event, client: WebClient):
     """Answer a question sent to the bot in a direct message."""
     if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
@@ -880,6 +918,7 @@ def answer_dm(event, client: WebClient):
     client.chat_postMessage(channel=event["channel"], **_message(reply))
 
 
+@tells_on_slack_failure
 def answer_mention(event, client: WebClient):
     """Answer an @mention in a channel privately (ephemeral): nothing personal in public."""
     if event.get("bot_id"):
@@ -916,12 +955,14 @@ def publish_home_for(client: WebClient, user_id: str) -> None:
     client.views_publish(user_id=user_id, view=home_for(served_conference(), user_id, client))
 
 
+@tells_on_slack_failure
 def publish_home(event, client: WebClient):
     """Draw the App Home when the user opens it."""
     if event.get("tab", "home") == "home":
         publish_home_for(client, event["user"])
 
 
+@tells_on_slack_failure
 def home_action(body, client: WebClient, action):
     """The App Home buttons *What's next*, *My table* and *Stats*: answer in a DM."""
     user_id = body["user"]["id"]
