@@ -88,13 +88,14 @@ def _item(conference: Conference, entry: dict, today: date) -> Item:
 
 
 def _relative(entry: dict, current: datetime, conference: Conference) -> str:
-    """Return "in 20 min", "now, until 11:35" or "at 14:00 on Thu 11 Mar"."""
+    """Return "in 20 min", "now, until 11:35" or "Thu 11 Mar, tomorrow"."""
     if entry["in_progress"]:
         return f"now, until {_local(conference, entry['ends_at']):%H:%M}"
     minutes = entry["starts_in_min"]
     start = _local(conference, entry["starts_at"])
-    if start.date() != current.astimezone(conference.tz).date():
-        return f"on {start:%a} {start.day} {start:%b} at {start:%H:%M}"
+    days = (start.date() - current.astimezone(conference.tz).date()).days
+    if days:
+        return f"{start:%a} {start.day} {start:%b}, " + ("tomorrow" if days == 1 else f"in {days} days")
     if minutes < 60:
         return f"in {max(minutes, 0) + 1 if minutes < 1 else minutes} min"
     return f"in {minutes // 60} h {minutes % 60:02d} min"
