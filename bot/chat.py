@@ -42,7 +42,8 @@ def on_ask(data):
     """Answer a question typed in the chat box of a delegate's page."""
     sid = getattr(request, "sid", "")
     now = time.monotonic()
-    if now - _last_asked.get(sid, 0.0) < MIN_INTERVAL:
+    last = _last_asked.get(sid)
+    if last is not None and now - last < MIN_INTERVAL:
         return reply_json(Reply("One question a second, please.", code="too_fast"))
     _last_asked[sid] = now
     if len(_last_asked) > 10000:  # forget idle connections
