@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -146,24 +146,8 @@ def _setup_page(conference, session, status=200, **forms):
     ), status
 
 
-@bp.route("/<int:session_id>/setup")
-@manager_required
-def setup(conference: Conference, session_id: int):
-    """Show the rounds and tables with forms to change them."""
-    return _setup_page(conference, _session(conference, session_id))
-
-
-@bp.route("/<int:session_id>/setup/rounds", methods=["POST"])
-@manager_required
-def set_rounds(conference: Conference, session_id: int):
-    """Lay out the rounds."""
-    session = _session(conference, session_id)
-    form = RoundsForm()
-    return rounds_views.submit(
-        form, lambda: cs.set_rounds(session, rounds_views.rounds_data(form)),
-        lambda made: f"Set {len(made)} rounds.",
-        lambda: redirect(url_for(".setup", slug=conference.slug, session_id=session.id)),
-        lambda: _setup_page(conference, session, 422, rounds_form=form))
+rounds_views.add_rounds_route(bp, cs.FORMAT, RoundsForm, cs.set_rounds, setup_page=_setup_page,
+                              message="Set {count} rounds.")
 
 
 @bp.route("/<int:session_id>/setup/tables", methods=["POST"])
@@ -176,8 +160,7 @@ def add_tables(conference: Conference, session_id: int):
         form, lambda: cs.add_tables(session, {"count": form.count.data,
                                               "capacity": form.capacity.data,
                                               "step_free": form.step_free.data or 0}),
-        lambda made: f"Added {len(made)} tables.",
-        lambda: redirect(url_for(".setup", slug=conference.slug, session_id=session.id)),
+        lambda made: f"Added {len(made)} tables.", lambda: rounds_views.to_setup(conference, session),
         lambda: _setup_page(conference, session, 422, tables_form=form))
 
 
@@ -187,45 +170,16 @@ def _table_data(form: TableForm) -> dict:
             "step_free": form.step_free.data, "capacity": form.capacity.data}
 
 
-@bp.route("/<int:session_id>/setup/table", methods=["POST"])
-@manager_required
-def add_table(conference: Conference, session_id: int):
-    """Add one table."""
-    session = _session(conference, session_id)
-    form = TableForm()
-    form.host_id.choices = _delegate_choices(conference, "No host")
-    return rounds_views.submit(
-        form, lambda: cs.add_table(session, _table_data(form)),
-        lambda table: f"Added {table.name}.",
-        lambda: redirect(url_for(".setup", slug=conference.slug, session_id=session.id)),
-        lambda: _setup_page(conference, session, 422, table_form=form))
-
-
-@bp.route("/<int:session_id>/tables/<int:table_id>", methods=["GET", "POST"])
-@manager_required
-def edit_table(conference: Conference, session_id: int, table_id: int):
-    """Edit one table: question, host, access, seats."""
-    session = _session(conference, session_id)
-    table = rounds_views.found(lambda: cs.get_table(session, table_id))
+def _table_form(conference: Conference, session, table=None) -> TableForm:
     form = TableForm(obj=table)
     form.host_id.choices = _delegate_choices(conference, "No host")
-    return rounds_views.submit(
-        form, lambda: cs.update_table(table, _table_data(form)),
-        lambda _: f"Saved {table.name}.",
-        lambda: redirect(url_for(".setup", slug=conference.slug, session_id=session.id)),
-        lambda: (render_template("carousels/cafe_table.html", conference=conference,
-                                 session=session, table=table, form=form,
-                                 confirm=ConfirmForm()), 422 if form.errors else 200))
+    return form
 
 
-@bp.route("/<int:session_id>/tables/<int:table_id>/delete", methods=["POST"])
-@manager_required
-def delete_table(conference: Conference, session_id: int, table_id: int):
-    """Remove a table."""
-    session = _session(conference, session_id)
-    return rounds_views.remove(
-        lambda: cs.get_table(session, table_id), cs.delete_table, "Removed {row.name}.",
-        lambda: redirect(url_for(".setup", slug=conference.slug, session_id=session.id)))
+rounds_views.add_row_routes(
+    bp, cs.FORMAT, "table", plural="tables", make_form=_table_form, values=_table_data,
+    add=cs.add_table, get=cs.get_table, update=cs.update_table, delete=cs.delete_table,
+    label="{row.name}", setup_page=_setup_page, edit_template="carousels/cafe_table.html")
 
 
 def _plan_forms(conference, session, plan, rounds, tables):
@@ -263,13 +217,10 @@ def _plan_page(conference, session, status=200, version=None, **forms):
     ), status
 
 
-@bp.route("/<int:session_id>/")
-@manager_required
-def plan(conference: Conference, session_id: int):
-    """Show the table plan as a floor plan per round, with its counts and actions."""
-    session = _session(conference, session_id)
-    version = request.args.get("version", type=int)
-    return _plan_page(conference, session, version=version)
+rounds_views.add_page_routes(
+    bp, cs.FORMAT, setup_page=_setup_page, plan_page=_plan_page,
+    setup_doc="Show the rounds and tables with forms to change them.",
+    plan_doc="Show the table plan as a floor plan per round, with its counts and actions.")
 
 
 _back = rounds_views.back

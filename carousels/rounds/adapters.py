@@ -9,10 +9,11 @@ one feature's pages or API never import another's.)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField
 from wtforms.fields.choices import SelectChoice
@@ -181,6 +182,105 @@ def add_lifecycle_routes(bp: Any, fmt: services.Format, page: Callable[..., Any]
     bp.add_url_rule("/<int:session_id>/publish", "publish", publish_route, methods=["POST"])
     bp.add_url_rule(f"/<int:session_id>/{start}/<int:number>/start", f"start_{fmt.noun}",
                     start_route, methods=["POST"])
+
+
+def to_setup(conference: Conference, session: Session, anchor: str = "") -> Any:
+    """Redirect to the block's setup page (at ``anchor``)."""
+    return redirect(url_for(".setup", slug=conference.slug, session_id=session.id) + anchor)
+
+
+def add_page_routes(bp: Any, fmt: services.Format, *, setup_page: Callable[..., Any],
+                    plan_page: Callable[..., Any], setup_doc: str, plan_doc: str) -> None:
+    """Add the block's ``setup`` (``GET /<session_id>/setup``) and ``plan``
+    (``GET /<session_id>/``, ``?version=``) pages to a format's blueprint."""
+    @manager_required
+    def setup_route(conference: Conference, session_id: int) -> Any:
+        return setup_page(conference, block_or_404(fmt, conference, session_id))
+
+    @manager_required
+    def plan_route(conference: Conference, session_id: int) -> Any:
+        return plan_page(conference, block_or_404(fmt, conference, session_id),
+                         version=request.args.get("version", type=int))
+
+    setup_route.__doc__, plan_route.__doc__ = setup_doc, plan_doc
+    bp.add_url_rule("/<int:session_id>/setup", "setup", setup_route)
+    bp.add_url_rule("/<int:session_id>/", "plan", plan_route)
+
+
+def add_rounds_route(bp: Any, fmt: services.Format, form_class: type[FlaskForm],
+                     set_rounds: Callable[[Session, dict], list], *, setup_page: Callable[..., Any],
+                     message: str, anchor: str = "") -> None:
+    """Add ``POST /<session_id>/setup/<noun>s`` (endpoint ``set_<noun>s``): lay out the rounds.
+
+    ``message`` is the flash, formatted with ``count``; an invalid form shows ``setup_page``
+    again with the form as ``<noun>s_form``.
+    """
+    plural = f"{fmt.noun}s"
+
+    @manager_required
+    def route(conference: Conference, session_id: int) -> Any:
+        session = block_or_404(fmt, conference, session_id)
+        form = form_class()
+        return submit(form, lambda: set_rounds(session, rounds_data(form)),
+                      lambda made: message.format(count=len(made)),
+                      lambda: to_setup(conference, session, anchor),
+                      lambda: setup_page(conference, session, 422, **{f"{plural}_form": form}))
+
+    route.__doc__ = f"Lay out the {plural}."
+    bp.add_url_rule(f"/<int:session_id>/setup/{plural}", f"set_{plural}", route,
+                    methods=["POST"])
+
+
+def add_row_routes(bp: Any, fmt: services.Format, noun: str, *, plural: str,
+                   make_form: Callable[..., Any], values: Callable[[Any], dict],
+                   add: Callable[[Session, dict], Any], get: Callable[[Session, int], Any],
+                   update: Callable[[Any, dict], Any], delete: Callable[[Any], None],
+                   label: str, setup_page: Callable[..., Any], edit_template: str,
+                   anchor: str = "") -> None:
+    """Add the routes that add, edit and remove one of a block's rows (a table, a workshop).
+
+    ``POST /<session_id>/setup/<noun>`` (``add_<noun>``), ``GET|POST
+    /<session_id>/<plural>/<noun>_id>`` (``edit_<noun>``) and ``POST …/delete``
+    (``delete_<noun>``). ``make_form(conference, session, row=None)`` builds the form,
+    ``values(form)`` reads it; ``label`` formats a row in the flashes (e.g. "{row.name}").
+    """
+    done = functools.partial(to_setup, anchor=anchor)
+
+    @manager_required
+    def add_route(conference: Conference, session_id: int) -> Any:
+        session = block_or_404(fmt, conference, session_id)
+        form = make_form(conference, session)
+        return submit(form, lambda: add(session, values(form)),
+                      lambda row: f"Added {label.format(row=row)}.",
+                      lambda: done(conference, session),
+                      lambda: setup_page(conference, session, 422, **{f"{noun}_form": form}))
+
+    @manager_required
+    def edit_route(conference: Conference, session_id: int, **ids: int) -> Any:
+        session = block_or_404(fmt, conference, session_id)
+        row = found(lambda: get(session, ids[f"{noun}_id"]))
+        form = make_form(conference, session, row)
+        return submit(form, lambda: update(row, values(form)),
+                      lambda _: f"Saved {label.format(row=row)}.",
+                      lambda: done(conference, session),
+                      lambda: (render_template(edit_template, conference=conference,
+                                               session=session, form=form, confirm=ConfirmForm(),
+                                               **{noun: row}), 422 if form.errors else 200))
+
+    @manager_required
+    def delete_route(conference: Conference, session_id: int, **ids: int) -> Any:
+        session = block_or_404(fmt, conference, session_id)
+        return remove(lambda: get(session, ids[f"{noun}_id"]), delete,
+                      f"Removed {label}.", lambda: done(conference, session))
+
+    add_route.__doc__ = f"Add one {noun}."
+    edit_route.__doc__ = f"Edit one {noun}."
+    delete_route.__doc__ = f"Remove a {noun}."
+    bp.add_url_rule(f"/<int:session_id>/setup/{noun}", f"add_{noun}", add_route,
+                    methods=["POST"])
+    row_rule = f"/<int:session_id>/{plural}/<int:{noun}_id>"
+    bp.add_url_rule(row_rule, f"edit_{noun}", edit_route, methods=["GET", "POST"])
+    bp.add_url_rule(f"{row_rule}/delete", f"delete_{noun}", delete_route, methods=["POST"])
 
 
 def move(conference: Conference, session: Session, form: Any, do_move: Callable[[], Any],

@@ -171,28 +171,10 @@ def _setup_page(conference, session, status=200, **forms):
     ), status
 
 
-@bp.route("/<int:session_id>/setup")
-@manager_required
-def setup(conference: Conference, session_id: int):
-    """Show the slots, workshops and preference window with forms to change them."""
-    return _setup_page(conference, _session(conference, session_id))
-
-
-def _to_setup(conference, session, anchor=""):
-    return redirect(url_for(".setup", slug=conference.slug, session_id=session.id) + anchor)
-
-
-@bp.route("/<int:session_id>/setup/slots", methods=["POST"])
-@manager_required
-def set_slots(conference: Conference, session_id: int):
-    """Lay out the rotation slots."""
-    session = _session(conference, session_id)
-    form = SlotsForm()
-    return rounds_views.submit(
-        form, lambda: ws.set_slots(session, rounds_views.rounds_data(form)),
-        lambda made: f"Set {len(made)} slots; every workshop runs in each of them.",
-        lambda: _to_setup(conference, session, "#slots"),
-        lambda: _setup_page(conference, session, 422, slots_form=form))
+_to_setup = rounds_views.to_setup
+rounds_views.add_rounds_route(bp, ws.FORMAT, SlotsForm, ws.set_slots, setup_page=_setup_page,
+                              message="Set {count} slots; every workshop runs in each of them.",
+                              anchor="#slots")
 
 
 @bp.route("/<int:session_id>/setup/window", methods=["POST"])
@@ -210,45 +192,19 @@ def set_window(conference: Conference, session_id: int):
         lambda: _setup_page(conference, session, 422, window_form=form))
 
 
-@bp.route("/<int:session_id>/setup/workshop", methods=["POST"])
-@manager_required
-def add_workshop(conference: Conference, session_id: int):
-    """Add one workshop."""
-    session = _session(conference, session_id)
-    form = _workshop_form(conference, session, WorkshopForm())
-    return rounds_views.submit(
-        form, lambda: ws.add_workshop(session, _workshop_data(form)),
-        lambda workshop: f"Added “{workshop.title}”.",
-        lambda: _to_setup(conference, session, "#workshops"),
-        lambda: _setup_page(conference, session, 422, workshop_form=form))
-
-
-@bp.route("/<int:session_id>/workshops/<int:workshop_id>", methods=["GET", "POST"])
-@manager_required
-def edit_workshop(conference: Conference, session_id: int, workshop_id: int):
-    """Edit one workshop."""
-    session = _session(conference, session_id)
-    workshop = rounds_views.found(lambda: ws.get_workshop(session, workshop_id))
-    form = _workshop_form(conference, session,
+def _row_form(conference, session, workshop=None) -> WorkshopForm:
+    if workshop is None:
+        return _workshop_form(conference, session, WorkshopForm())
+    return _workshop_form(conference, session,
                           WorkshopForm(obj=workshop) if request.method == "POST" else None,
                           obj=workshop)
-    return rounds_views.submit(
-        form, lambda: ws.update_workshop(workshop, _workshop_data(form)),
-        lambda _: f"Saved “{workshop.title}”.",
-        lambda: _to_setup(conference, session, "#workshops"),
-        lambda: (render_template("carousels/workshop_edit.html", conference=conference,
-                                 session=session, workshop=workshop, form=form,
-                                 confirm=ConfirmForm()), 422 if form.errors else 200))
 
 
-@bp.route("/<int:session_id>/workshops/<int:workshop_id>/delete", methods=["POST"])
-@manager_required
-def delete_workshop(conference: Conference, session_id: int, workshop_id: int):
-    """Remove a workshop."""
-    session = _session(conference, session_id)
-    return rounds_views.remove(
-        lambda: ws.get_workshop(session, workshop_id), ws.delete_workshop,
-        "Removed “{row.title}”.", lambda: _to_setup(conference, session, "#workshops"))
+rounds_views.add_row_routes(
+    bp, ws.FORMAT, "workshop", plural="workshops", make_form=_row_form, values=_workshop_data,
+    add=ws.add_workshop, get=ws.get_workshop, update=ws.update_workshop,
+    delete=ws.delete_workshop, label="“{row.title}”", setup_page=_setup_page,
+    edit_template="carousels/workshop_edit.html", anchor="#workshops")
 
 
 def _move_form(session, plan, slots, workshops, form=None) -> MoveForm:
@@ -279,12 +235,11 @@ def _plan_page(conference, session, status=200, version=None, move_form=None):
     ), status
 
 
-@bp.route("/<int:session_id>/")
-@manager_required
-def plan(conference: Conference, session_id: int):
-    """Show the assignment: ranks received, fill per workshop and slot, moves, publishing."""
-    session = _session(conference, session_id)
-    return _plan_page(conference, session, version=request.args.get("version", type=int))
+rounds_views.add_page_routes(
+    bp, ws.FORMAT, setup_page=_setup_page, plan_page=_plan_page,
+    setup_doc="Show the slots, workshops and preference window with forms to change them.",
+    plan_doc="Show the assignment: ranks received, fill per workshop and slot, moves, "
+             "publishing.")
 
 
 _back = rounds_views.back
