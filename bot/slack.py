@@ -17,7 +17,7 @@ import json
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 from flask import Blueprint, Flask, current_app, jsonify, request
@@ -51,6 +51,8 @@ TIMESTAMP_RE = re.compile(r"[0-9]{1,15}")
 SIGNATURE_RE = re.compile(r"v0=[0-9a-f]{64}")
 #: Receipts older than this are pruned; Slack retries within minutes.
 RECEIPT_TTL = timedelta(hours=1)
+PRUNE_EVERY = timedelta(minutes=1)
+_last_prune = [datetime.min.replace(tzinfo=UTC)]
 ORGANISER_COMMANDS = {"allocate", "publish", "round", "announce", "stats"}
 REFUSAL = "Only the conference's organisers can do that."
 USAGE = {
@@ -199,13 +201,15 @@ def dedupe(body, next, logger):  # noqa: A002 - Bolt passes ``next`` by name
         return next()
     now = utcnow()
     db.session.add(SlackReceipt(key=key[:128], received_at=now))
+    if now - _last_prune[0] > PRUNE_EVERY:
+        # Old receipts go at most once a minute per process, in the same commit as the new one.
+        _last_prune[0] = now
+        db.session.execute(delete(SlackReceipt).where(SlackReceipt.received_at < now - RECEIPT_TTL))
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         return BoltResponse(status=200, body="")
-    db.session.execute(delete(SlackReceipt).where(SlackReceipt.received_at < now - RECEIPT_TTL))
-    db.session.commit()
     return next()
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import selectinload
 
 from carousels.cafe import engine as cafe
 from carousels.cafe.models import (
@@ -47,7 +48,8 @@ ORG_COLOURS = 12
 def get_tables(session: Session) -> list[CafeTable]:
     """Return the session's tables in number order."""
     return list(db.session.scalars(
-        select(CafeTable).where(CafeTable.session_id == session.id).order_by(CafeTable.number)))
+        select(CafeTable).where(CafeTable.session_id == session.id)
+        .options(selectinload(CafeTable.host)).order_by(CafeTable.number)))
 
 
 def get_table(session: Session, table_id: int) -> CafeTable:
@@ -398,7 +400,11 @@ def _describe_seats(session: Session, plan: CafePlan,
                     seats: list[CafeSeat]) -> dict[int, list[dict]]:
     conference = session.conference
     rounds = {r.number: r for r in get_rounds(session)}
-    tables = {t.id: t for t in get_tables(session)}
+    # Only the tables these seats use: one delegate's day needs four, not the whole room.
+    wanted = {seat.table_id for seat in seats}
+    tables = {t.id: t for t in db.session.scalars(
+        select(CafeTable).where(CafeTable.id.in_(wanted)).options(selectinload(CafeTable.host)))
+        } if wanted else {}
     room = session.room.name if session.room else ""
     out: dict[int, list[dict]] = defaultdict(list)
     for seat in sorted(seats, key=lambda s: (s.delegate_id, s.round_number)):

@@ -34,9 +34,9 @@ def carousel_entries(delegate: Delegate) -> list[dict]:
     ``leaders``, ``line``.
     """
     def fields(session: Session):
-        workshops = {w.id: w for w in ws.get_workshops(session)}
+        # The seats' workshops are already loaded (identity map): no query per seat.
         return lambda seat: {
-            "speakers": [s.display_name for s in workshops[seat["workshop_id"]].leaders],
+            "speakers": [s.display_name for s in ws.get_workshop(session, seat["workshop_id"]).leaders],
             "slot": seat["slot"], "slot_label": seat["slot_label"], "workshop": seat["workshop"],
             "leaders": seat["leaders"], "line": ws.delegate_line(seat)}
 

@@ -18,6 +18,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from carousels.rounds import services as rounds_services
 from carousels.rounds.services import active_delegates  # noqa: F401  (part of this API)
@@ -53,8 +54,10 @@ def get_block(session: Session) -> CarouselBlock | None:
 
 def get_workshops(session: Session) -> list[CarouselWorkshop]:
     """Return the session's workshops by title."""
+    # Rooms and leaders come along in two queries, not two per workshop (every seat line uses them).
     return list(db.session.scalars(
         select(CarouselWorkshop).where(CarouselWorkshop.session_id == session.id)
+        .options(selectinload(CarouselWorkshop.room), selectinload(CarouselWorkshop.leaders))
         .order_by(CarouselWorkshop.title, CarouselWorkshop.id)))
 
 
@@ -528,7 +531,12 @@ def _describe_seats(session: Session, plan: CarouselPlan,
                     seats: list[CarouselSeat]) -> dict[int, list[dict]]:
     conference = session.conference
     slots = {s.id: s for s in get_slots(session)}
-    workshops = {w.id: w for w in get_workshops(session)}
+    # Only the workshops these seats use (with rooms and leaders): one delegate needs a few.
+    wanted = {seat.workshop_id for seat in seats}
+    workshops = {w.id: w for w in db.session.scalars(
+        select(CarouselWorkshop).where(CarouselWorkshop.id.in_(wanted))
+        .options(selectinload(CarouselWorkshop.room), selectinload(CarouselWorkshop.leaders)))
+        } if wanted else {}
     out: dict[int, list[dict]] = defaultdict(list)
     for seat in sorted(seats, key=lambda s: (s.delegate_id, slots[s.slot_id].number
                                              if s.slot_id in slots else 0)):

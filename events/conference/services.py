@@ -16,6 +16,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from events import hooks, signals
@@ -611,6 +612,8 @@ def programme_sessions(conference: Conference) -> list[Session]:
         db.session.scalars(
             select(Session)
             .where(Session.conference_id == conference.id)
+            # Rooms and speakers in two queries, not two per session: every listing shows them.
+            .options(selectinload(Session.room), selectinload(Session.speakers))
             .order_by(Session.starts_at, Session.room_id, Session.id)
         )
     )
