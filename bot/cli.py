@@ -15,7 +15,9 @@ PLACEHOLDER = "https://convenor.example.org"
 
 def manifest_text(public_url: str) -> str:
     """Return the app manifest with ``public_url`` as the base of every request URL."""
-    return MANIFEST.read_text().replace(PLACEHOLDER, public_url.rstrip("/") or PLACEHOLDER)
+    lines = [line for line in MANIFEST.read_text().splitlines(keepends=True)
+             if not line.startswith("#")]  # the file's own note is for readers of the file
+    return "".join(lines).replace(PLACEHOLDER, public_url.rstrip("/") or PLACEHOLDER)
 
 
 def register(app: Flask) -> None:

@@ -621,6 +621,9 @@ def open_signup(client: WebClient, conference: Conference, user_id: str, trigger
                                      code="registration_closed"), respond)
         return
     delegate, _ = resolve_delegate(conference, user_id, client)
+    if delegate is not None and delegate.status == "waitlisted":
+        _tell(client, user_id, waitlisted_reply(delegate), respond)
+        return
     if delegate is not None:
         _tell(client, user_id, Reply(f"You are already registered as {delegate.name}.",
                                      links=answers.delegate_links(delegate, base_url())), respond)
@@ -710,8 +713,18 @@ def save_signup(view, body, client: WebClient, context):
         return
     if not created:
         return  # a double click or retry: the first submission sends the confirmation
+    if delegate.status == "waitlisted":
+        dm(client, user_id, waitlisted_reply(delegate))
+        return
     welcome(client, user_id, delegate)
     publish_home_for(client, user_id)
+
+
+def waitlisted_reply(delegate: Delegate) -> Reply:
+    """Tell someone on the waitlist where they stand (no badge until they have a place)."""
+    return Reply(f"{delegate.conference.name} is full, {delegate.name}: you are number "
+                 f"{services.waitlist_position(delegate)} on the waitlist. You'll get your badge "
+                 "and links as soon as a place frees up.", code="waitlisted")
 
 
 def welcome(client: WebClient, user_id: str, delegate: Delegate) -> None:

@@ -188,3 +188,20 @@ def test_twenty_identical_submissions_give_one_delegate_and_one_dm(world, bot):
     welcomes = [m for m in bot.dms(STRANGER) if "You're registered" in (m.get("text") or "")]
     assert len(welcomes) == 1
     assert len(bot.fake.calls_to("files.completeUploadExternal")) == 1
+
+
+def test_signup_when_full_puts_the_person_on_the_waitlist_without_a_badge(world, bot):
+    active = db.session.scalar(select(func.count(Delegate.id)).where(
+        Delegate.conference_id == world.conference.id, Delegate.status == "active"))
+    services.update_conference(world.conference, {"registration_open": True,
+                                                   "registration_capacity": active})
+    bot.post("view", callback_id="signup", user_id=STRANGER, state_values=SIGNUP_STATE)
+    bot.settle()
+    db.session.expire_all()
+    sam = db.session.scalar(select(Delegate).where(Delegate.email == "stranger@example.org"))
+    assert sam.status == "waitlisted" and services.waitlist_position(sam) == 1
+    told = text_of(bot.dm_to(STRANGER))
+    assert "is full" in told and "number 1 on the waitlist" in told
+    assert bot.fake.calls_to("files.completeUploadExternal") == []
+    again = text_of(bot.respond(bot.command("signup", user=STRANGER)))
+    assert "number 1 on the waitlist" in again
