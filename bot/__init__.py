@@ -20,6 +20,7 @@ def install(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.add_template_global(lambda: "convenor_slack" in app.extensions, "slack_enabled")
     signals.announcement_made.connect(slack.on_announcement)
+    signals.delegate_promoted.connect(slack.on_promoted)
     chat.install(app)
     hooks.add(hooks.DELEGATE_PANELS, "bot/_chat_panel.html")
     cli.register(app)

@@ -1025,3 +1025,28 @@ def on_announcement(conference, announcement=None, **_):
         return
     text = (announcement or {}).get("text", "")
     bolt.listener_runner.listener_executor.submit(post_announcement, flask_app, text)
+
+
+# --------------------------------------------------------------------------- waitlist promotions
+
+
+def tell_promoted(flask_app: Flask, delegate_id: int) -> None:
+    """DM someone who just got a place from the waitlist: their badge and links (off the request)."""
+    with flask_app.app_context():
+        bolt: App | None = flask_app.extensions.get("convenor_slack_bolt")
+        delegate = db.session.get(Delegate, delegate_id)
+        if bolt is None or delegate is None or not delegate.slack_user_id:
+            return
+        try:
+            welcome(bolt.client, delegate.slack_user_id, delegate)
+        except SlackApiError as exc:  # pragma: no cover - logged; their page has it all
+            log.warning("could not tell %s about their place: %s", delegate.slack_user_id, exc)
+
+
+def on_promoted(conference, delegate=None, **_):
+    """A place freed up and a waitlisted delegate got it: tell them on Slack if they are there."""
+    flask_app = current_app._get_current_object()
+    bolt = flask_app.extensions.get("convenor_slack_bolt")
+    if bolt is None or delegate is None or not delegate.slack_user_id:
+        return
+    bolt.listener_runner.listener_executor.submit(tell_promoted, flask_app, delegate.id)

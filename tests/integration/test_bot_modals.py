@@ -205,3 +205,23 @@ def test_signup_when_full_puts_the_person_on_the_waitlist_without_a_badge(world,
     assert bot.fake.calls_to("files.completeUploadExternal") == []
     again = text_of(bot.respond(bot.command("signup", user=STRANGER)))
     assert "number 1 on the waitlist" in again
+
+
+def test_a_cancellation_gives_the_place_to_the_first_waitlisted_and_tells_them(world, bot):
+    active = db.session.scalar(select(func.count(Delegate.id)).where(
+        Delegate.conference_id == world.conference.id, Delegate.status == "active"))
+    services.update_conference(world.conference, {"registration_open": True,
+                                                   "registration_capacity": active})
+    bot.post("view", callback_id="signup", user_id=STRANGER, state_values=SIGNUP_STATE)
+    bot.settle()
+    leaver = db.session.scalar(select(Delegate).where(
+        Delegate.conference_id == world.conference.id, Delegate.status == "active")
+        .order_by(Delegate.id.desc()))
+    services.update_delegate(leaver, {"status": "cancelled"})
+    complete = bot.fake.wait_for("files.completeUploadExternal", timeout=10)
+    assert complete.args["channel_id"] == "D" + STRANGER
+    bot.settle()
+    db.session.expire_all()
+    sam = db.session.scalar(select(Delegate).where(Delegate.email == "stranger@example.org"))
+    assert sam.status == "active"
+    assert any("You're registered" in (m.get("text") or "") for m in bot.dms(STRANGER))
