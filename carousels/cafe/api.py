@@ -56,65 +56,29 @@ def _plan_response(session, plan, status=200):
     return jsonify(plan_json(plan, cs.get_tables(session), len(cs.get_rounds(session)))), status
 
 
-def _cafe(slug: str, session_id: int):
-    return cs.get_cafe_session(adapters.managed(slug), session_id)
-
-
-@bp.get("/conferences/<slug>/delegates/<int:delegate_id>/tables")
-@adapters.token_required
-def delegate_tables(slug, delegate_id):
-    from events.conference import services
-
-    delegate = services.get_delegate(adapters.managed(slug), delegate_id)
-    return jsonify(cs.delegate_tables(delegate))
-
-
-@bp.get("/conferences/<slug>/sessions/<int:session_id>/cafe")
-@adapters.token_required
-def get_cafe(slug, session_id):
-    return jsonify(_cafe_json(_cafe(slug, session_id)))
-
-
-@bp.post("/conferences/<slug>/sessions/<int:session_id>/cafe/rounds")
-@adapters.token_required
-def set_rounds(slug, session_id):
-    session = _cafe(slug, session_id)
-    return jsonify([round_json(r) for r in cs.set_rounds(session, adapters.body())]), 201
-
-
-@bp.post("/conferences/<slug>/sessions/<int:session_id>/cafe/tables")
-@adapters.token_required
-def add_table(slug, session_id):
-    session = _cafe(slug, session_id)
-    return jsonify(table_json(cs.add_table(session, adapters.body()))), 201
-
-
-@bp.post("/conferences/<slug>/sessions/<int:session_id>/cafe/allocate")
-@adapters.token_required
-def allocate(slug, session_id):
-    session = _cafe(slug, session_id)
-    data = shared.optional_body()
-    from_round = data.get("from_round")
+def _from_round() -> int | None:
+    from_round = shared.optional_body().get("from_round")
     if from_round is not None and (not isinstance(from_round, int) or isinstance(from_round, bool)):
         raise ConvenorError("bad_request", "from_round must be a round number")
-    return _plan_response(session, cs.allocate(session, from_round=from_round), 201)
+    return from_round
 
 
-@bp.post("/conferences/<slug>/sessions/<int:session_id>/cafe/absences")
-@adapters.token_required
-def mark_absence(slug, session_id):
-    session = _cafe(slug, session_id)
-    data = adapters.body()
-    added = cs.mark_absence(session, {"delegate_id": data.get("delegate_id"),
-                                      "round_number": data.get("round"),
-                                      "reason": data.get("reason")})
-    return jsonify({"added": added}), 201
+def _absence(session, data: dict) -> dict:
+    return {"added": cs.mark_absence(session, {"delegate_id": data.get("delegate_id"),
+                                               "round_number": data.get("round"),
+                                               "reason": data.get("reason")})}
 
 
-# Hand moves and publishing: the same two calls for both formats.
-shared.add_plan_routes(bp, "/conferences/<slug>/sessions/<int:session_id>/cafe",
-                       cs.get_cafe_session, move_keys=("delegate_id", "round", "table_id"),
-                       move=cs.move_delegate, publish=cs.publish, respond=_plan_response)
+# The calls (URLs, endpoints, bodies, statuses) are the same in shape for both formats.
+shared.add_api_routes(
+    bp, "cafe", cs.get_cafe_session, seats=("tables", "delegate_tables", cs.delegate_tables),
+    show=("get_cafe", _cafe_json),
+    created={"rounds": ("set_rounds", lambda s, data: [round_json(r) for r in cs.set_rounds(s, data)]),
+             "tables": ("add_table", lambda s, data: table_json(cs.add_table(s, data))),
+             "absences": ("mark_absence", _absence)},
+    allocate=("allocate", "allocate", lambda s: cs.allocate(s, from_round=_from_round())),
+    move_keys=("delegate_id", "round", "table_id"), move=cs.move_delegate, publish=cs.publish,
+    respond=_plan_response)
 
 
 # --------------------------------------------------------------------------- OpenAPI (World Cafe)

@@ -1,9 +1,10 @@
 """Adapter pieces both round-based formats share, for their pages and their JSON APIs.
 
-Pages: find the block and plan, publish, start, move, go back. API: the optional body, a
-round's and a plan version's JSON, the move body, the publish and move OpenAPI operations.
-Each format's ``views.py`` and ``api.py`` keep their routes (endpoints and URLs) and call
-these for the parts of the lifecycle that are the same. (Not ``views.py``/``api.py`` here:
+Pages: find the block and plan, publish, start, move, go back, and the route factories
+(``add_page_routes`` …). API: ``add_api_routes`` (the calls both formats share in shape, with
+each format's URLs and endpoints), the optional body, a round's and a plan version's JSON, the
+move body, the publish and move OpenAPI operations. Each format's ``views.py`` and ``api.py``
+register their routes through these and keep what only they have. (Not ``views.py``/``api.py`` here:
 one feature's pages or API never import another's.)
 """
 
@@ -13,7 +14,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField
 from wtforms.fields.choices import SelectChoice
@@ -375,24 +376,71 @@ def move_operation(summary: str, plan_schema: str, keys: tuple[str, str, str],
               body=obj({k: INT for k in keys}, list(keys)), params=params, extra=("415", "422"))
 
 
-def add_plan_routes(bp: Any, path: str, lookup: Callable[[Conference, int], Session], *,
-                    move_keys: tuple[str, str, str], move: Callable[..., Any],
-                    publish: Callable[..., Any], respond: Callable[..., Any]) -> None:
-    """Add ``POST <path>/move`` and ``POST <path>/publish`` (endpoints ``move``, ``publish``).
+def add_api_routes(bp: Any, block: str, lookup: Callable[[Conference, int], Session], *,
+                   seats: tuple[str, str, Callable[[Any], Any]],
+                   show: tuple[str, Callable[[Session], dict]],
+                   created: dict[str, tuple[str, Callable[[Session, dict], Any]]],
+                   allocate: tuple[str, str, Callable[[Session], Any]],
+                   move_keys: tuple[str, str, str], move: Callable[..., Any],
+                   publish: Callable[..., Any], respond: Callable[..., Any]) -> None:
+    """Add a format's JSON API calls, under ``/conferences/<slug>/sessions/<session_id>/<block>``.
 
-    ``lookup(conference, session_id)`` finds the block; ``move(session, *ids)`` and
-    ``publish(session, version)`` are the format's services; ``respond(session, plan)``
-    answers with the plan's JSON.
+    ``lookup(conference, session_id)`` finds the block; ``respond(session, plan, status)``
+    answers with a plan's JSON. The calls (``(url suffix, endpoint, …)`` each):
+
+    - ``seats``: ``GET /conferences/<slug>/delegates/<delegate_id>/<suffix>``, a delegate's
+      seats, ``fn(delegate)``;
+    - ``show``: ``GET <block>``, the block's JSON ``fn(session)``;
+    - ``created``: by suffix, ``POST <block>/<suffix>`` answering 201 with
+      ``fn(session, body)``;
+    - ``allocate``: ``POST <block>/<suffix>`` computes a draft plan ``fn(session)`` (201);
+    - ``POST <block>/move`` (``move(session, *ids)``, the body's ``move_keys``) and
+      ``POST <block>/publish`` (``publish(session, version)``), endpoints ``move`` and
+      ``publish``, answering with the plan.
     """
+    path = f"/conferences/<slug>/sessions/<int:session_id>/{block}"
+
+    def session_of(slug: str, session_id: int) -> Session:
+        return lookup(adapters.managed(slug), session_id)
+
+    @adapters.token_required
+    def seats_route(slug: str, delegate_id: int) -> Any:
+        from events.conference import services as conference_services
+
+        delegate = conference_services.get_delegate(adapters.managed(slug), delegate_id)
+        return jsonify(seats[2](delegate))
+
+    @adapters.token_required
+    def show_route(slug: str, session_id: int) -> Any:
+        return jsonify(show[1](session_of(slug, session_id)))
+
+    def created_route(create: Callable[[Session, dict], Any]) -> Callable[..., Any]:
+        @adapters.token_required
+        def route(slug: str, session_id: int) -> Any:
+            session = session_of(slug, session_id)
+            return jsonify(create(session, body())), 201
+        return route
+
+    @adapters.token_required
+    def allocate_route(slug: str, session_id: int) -> Any:
+        session = session_of(slug, session_id)
+        return respond(session, allocate[2](session), 201)
+
     @adapters.token_required
     def move_route(slug: str, session_id: int) -> Any:
-        session = lookup(adapters.managed(slug), session_id)
+        session = session_of(slug, session_id)
         return respond(session, move(session, *move_ids(move_keys)))
 
     @adapters.token_required
     def publish_route(slug: str, session_id: int) -> Any:
-        session = lookup(adapters.managed(slug), session_id)
+        session = session_of(slug, session_id)
         return respond(session, publish(session, publish_version()))
 
+    bp.add_url_rule(f"/conferences/<slug>/delegates/<int:delegate_id>/{seats[0]}", seats[1],
+                    seats_route)
+    bp.add_url_rule(path, show[0], show_route)
+    for suffix, (endpoint, create) in created.items():
+        bp.add_url_rule(f"{path}/{suffix}", endpoint, created_route(create), methods=["POST"])
+    bp.add_url_rule(f"{path}/{allocate[0]}", allocate[1], allocate_route, methods=["POST"])
     bp.add_url_rule(f"{path}/move", "move", move_route, methods=["POST"])
     bp.add_url_rule(f"{path}/publish", "publish", publish_route, methods=["POST"])

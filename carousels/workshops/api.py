@@ -55,21 +55,8 @@ def _carousel_json(session) -> dict:
     }
 
 
-def _carousel(slug: str, session_id: int):
-    return ws.get_carousel_session(adapters.managed(slug), session_id)
-
-
 def _plan_response(session, plan, status=200):
     return jsonify(plan_json(plan, ws.get_slots(session))), status
-
-
-@bp.get("/conferences/<slug>/delegates/<int:delegate_id>/carousels")
-@adapters.token_required
-def delegate_carousels(slug, delegate_id):
-    from events.conference import services
-
-    delegate = services.get_delegate(adapters.managed(slug), delegate_id)
-    return jsonify([ws.carousel_view(c) for c in ws.delegate_carousels(delegate)])
 
 
 @bp.put("/conferences/<slug>/delegates/<int:delegate_id>/preferences")
@@ -113,45 +100,28 @@ def _workshops(sessions):
         yield from ws.get_workshops(s)
 
 
-@bp.get("/conferences/<slug>/sessions/<int:session_id>/carousel")
-@adapters.token_required
-def get_carousel(slug, session_id):
-    return jsonify(_carousel_json(_carousel(slug, session_id)))
+def _delegate_carousels(delegate) -> list[dict]:
+    return [ws.carousel_view(c) for c in ws.delegate_carousels(delegate)]
 
 
-@bp.post("/conferences/<slug>/sessions/<int:session_id>/carousel/slots")
-@adapters.token_required
-def add_slot(slug, session_id):
-    session = _carousel(slug, session_id)
-    return jsonify(slot_json(ws.add_slot(session, adapters.body()))), 201
-
-
-@bp.post("/conferences/<slug>/sessions/<int:session_id>/carousel/workshops")
-@adapters.token_required
-def add_workshop(slug, session_id):
-    session = _carousel(slug, session_id)
-    return jsonify(workshop_json(ws.add_workshop(session, adapters.body()))), 201
+# The calls (URLs, endpoints, bodies, statuses) are the same in shape for both formats.
+shared.add_api_routes(
+    bp, "carousel", ws.get_carousel_session, seats=("carousels", "delegate_carousels",
+                                                    _delegate_carousels),
+    show=("get_carousel", _carousel_json),
+    created={"slots": ("add_slot", lambda s, data: slot_json(ws.add_slot(s, data))),
+             "workshops": ("add_workshop", lambda s, data: workshop_json(ws.add_workshop(s, data)))},
+    allocate=("run", "run", ws.run_assignment),
+    move_keys=("delegate_id", "slot", "workshop_id"), move=ws.move_delegate, publish=ws.publish,
+    respond=_plan_response)
 
 
 @bp.put("/conferences/<slug>/sessions/<int:session_id>/carousel/preferences-window")
 @adapters.token_required
 def set_window(slug, session_id):
-    session = _carousel(slug, session_id)
+    session = ws.get_carousel_session(adapters.managed(slug), session_id)
     ws.set_preferences_window(session, adapters.body())
     return jsonify(_carousel_json(session))
-
-
-@bp.post("/conferences/<slug>/sessions/<int:session_id>/carousel/run")
-@adapters.token_required
-def run(slug, session_id):
-    session = _carousel(slug, session_id)
-    return _plan_response(session, ws.run_assignment(session), 201)
-
-
-# Hand moves and publishing: the same two calls for both formats.
-shared.add_plan_routes(bp, "/conferences/<slug>/sessions/<int:session_id>/carousel",
-                       ws.get_carousel_session, move_keys=("delegate_id", "slot", "workshop_id"),
-                       move=ws.move_delegate, publish=ws.publish, respond=_plan_response)
 
 
 # --------------------------------------------------------------------------- OpenAPI (carousels)
