@@ -10,13 +10,9 @@ if TYPE_CHECKING:
 
 def install(app: Flask) -> None:
     """Register the World Cafe pages, API and its providers in the ``events`` extension points."""
-    from carousels.rounds import services as rounds_services
-
     from . import (
         models,  # noqa: F401  (the tables, for create_all and migrations)
-        services,
         views,
     )
 
-    rounds_services.register(services.FORMAT)
     views.register(app)

@@ -12,8 +12,6 @@ for no gain; the page instead shows a "Working…" indicator while the request r
 
 from __future__ import annotations
 
-import os
-
 from flask import Blueprint, Flask, abort, current_app, flash, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -28,10 +26,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from carousels.cafe import services as cs
 from carousels.rounds import adapters as rounds_views
-from events import hooks
 from events.adapters import ConfirmForm, manager_required
 from events.conference.models import Conference
-from events.extensions import csrf
 
 bp = Blueprint("cafe", __name__, url_prefix="/organiser/<slug>/cafe")
 
@@ -121,15 +117,11 @@ def _session(conference: Conference, session_id: int):
     return rounds_views.block_or_404(cs.FORMAT, conference, session_id)
 
 
-@bp.route("/")
-@manager_required
-def index(conference: Conference):
-    """List the conference's World Cafe sessions."""
-    items = []
-    for s in cs.cafe_sessions(conference):
-        items.append({"session": s, "rounds": len(cs.get_rounds(s)), "tables": len(cs.get_tables(s)),
-                      "latest": cs.latest_plan(s), "published": cs.published_plan(s)})
-    return render_template("carousels/cafe_index.html", conference=conference, items=items)
+rounds_views.add_index_route(
+    bp, cs.cafe_sessions, lambda s: {
+        "session": s, "rounds": len(cs.get_rounds(s)), "tables": len(cs.get_tables(s)),
+        "latest": cs.latest_plan(s), "published": cs.published_plan(s)},
+    "carousels/cafe_index.html", "List the conference's World Cafe sessions.")
 
 
 def _setup_page(conference, session, status=200, **forms):
@@ -150,18 +142,13 @@ rounds_views.add_rounds_route(bp, cs.FORMAT, RoundsForm, cs.set_rounds, setup_pa
                               message="Set {count} rounds.")
 
 
-@bp.route("/<int:session_id>/setup/tables", methods=["POST"])
-@manager_required
-def add_tables(conference: Conference, session_id: int):
-    """Add several tables."""
-    session = _session(conference, session_id)
-    form = TablesForm()
-    return rounds_views.submit(
-        form, lambda: cs.add_tables(session, {"count": form.count.data,
-                                              "capacity": form.capacity.data,
-                                              "step_free": form.step_free.data or 0}),
-        lambda made: f"Added {len(made)} tables.", lambda: rounds_views.to_setup(conference, session),
-        lambda: _setup_page(conference, session, 422, tables_form=form))
+rounds_views.add_setup_route(
+    bp, cs.FORMAT, "tables", "add_tables", TablesForm,
+    lambda session, form: cs.add_tables(session, {"count": form.count.data,
+                                                  "capacity": form.capacity.data,
+                                                  "step_free": form.step_free.data or 0}),
+    lambda made, _: f"Added {len(made)} tables.", setup_page=_setup_page,
+    form_name="tables_form", doc="Add several tables.")
 
 
 def _table_data(form: TableForm) -> dict:
@@ -335,16 +322,10 @@ def register(app: Flask) -> None:
     """Attach the World Cafe pages and API."""
     from carousels.cafe import api as cafe_api
     from carousels.cafe import hooks as cafe_hooks
+    from carousels.rounds import install_format
 
-    app.config.setdefault("CAFE_TIME_LIMIT_S",
-                          float(os.environ.get("CAFE_TIME_LIMIT_S", cs.DEFAULT_TIME_LIMIT_S)))
-    app.register_blueprint(bp)
-    app.register_blueprint(cafe_api.bp)
-    csrf.exempt(cafe_api.bp)
-    cafe_hooks.install()
-    hooks.add(hooks.ORGANISER_NAV, ("cafe.index", "World Cafe"))
-    hooks.add(hooks.DELEGATE_PANELS, "carousels/cafe_delegate_panel.html")
-    hooks.add(hooks.DELEGATE_CONTEXT, delegate_context)
+    install_format(app, cs.FORMAT, pages=[bp], api=cafe_api, providers=cafe_hooks,
+                   default_time_limit=cs.DEFAULT_TIME_LIMIT_S, nav=("cafe.index", "World Cafe"),
+                   panel="carousels/cafe_delegate_panel.html", context=delegate_context)
     app.add_template_global(cafe_hooks.live_rounds, "cafe_live_rounds")
     app.add_template_global(cs.org_colour, "cafe_org_colour")
-

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from flask import Flask
+    from flask import Blueprint, Flask
+
+    from carousels.rounds.services import Format
 
 
 def install(app: Flask) -> None:
@@ -16,3 +20,33 @@ def install(app: Flask) -> None:
 
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
+
+
+def install_format(app: Flask, fmt: Format, *, pages: list[Blueprint], api: ModuleType,
+                   providers: ModuleType, default_time_limit: float, nav: tuple[str, str],
+                   panel: str, context: Callable[[Any], dict]) -> None:
+    """Install one round-based format: what both formats plug in the same way.
+
+    Registers ``fmt`` with the shared lifecycle, sets its time limit (``fmt.time_limit_key``,
+    from the environment or ``default_time_limit``), attaches its ``pages`` blueprints and its
+    ``api.bp`` (CSRF-exempt), installs its ``providers`` (its ``hooks`` module) and adds its
+    organiser ``nav`` entry, delegate-page ``panel`` template and ``context``.
+    """
+    import os
+
+    from events import hooks
+    from events.extensions import csrf
+
+    from . import services
+
+    services.register(fmt)
+    key = fmt.time_limit_key
+    app.config.setdefault(key, float(os.environ.get(key, default_time_limit)))
+    for bp in pages:
+        app.register_blueprint(bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
+    providers.install()
+    hooks.add(hooks.ORGANISER_NAV, nav)
+    hooks.add(hooks.DELEGATE_PANELS, panel)
+    hooks.add(hooks.DELEGATE_CONTEXT, context)

@@ -190,6 +190,18 @@ def to_setup(conference: Conference, session: Session, anchor: str = "") -> Any:
     return redirect(url_for(".setup", slug=conference.slug, session_id=session.id) + anchor)
 
 
+def add_index_route(bp: Any, blocks: Callable[[Conference], list[Session]],
+                    item: Callable[[Session], dict], template: str, doc: str) -> None:
+    """Add ``GET /`` (endpoint ``index``): the conference's blocks, ``item(session)`` each."""
+    @manager_required
+    def index_route(conference: Conference) -> Any:
+        return render_template(template, conference=conference,
+                               items=[item(s) for s in blocks(conference)])
+
+    index_route.__doc__ = doc
+    bp.add_url_rule("/", "index", index_route)
+
+
 def add_page_routes(bp: Any, fmt: services.Format, *, setup_page: Callable[..., Any],
                     plan_page: Callable[..., Any], setup_doc: str, plan_doc: str) -> None:
     """Add the block's ``setup`` (``GET /<session_id>/setup``) and ``plan``
@@ -208,6 +220,28 @@ def add_page_routes(bp: Any, fmt: services.Format, *, setup_page: Callable[..., 
     bp.add_url_rule("/<int:session_id>/", "plan", plan_route)
 
 
+def add_setup_route(bp: Any, fmt: services.Format, name: str, endpoint: str,
+                    form_class: type[FlaskForm], action: Callable[[Session, Any], Any],
+                    success: Callable[[Any, Any], str], *, setup_page: Callable[..., Any],
+                    form_name: str, anchor: str = "", doc: str = "") -> None:
+    """Add ``POST /<session_id>/setup/<name>`` (``endpoint``): one form of the setup page.
+
+    A valid ``form_class`` form runs ``action(session, form)``, flashes ``success(result,
+    form)`` and goes back to the setup page (at ``anchor``); an invalid form, or the service's
+    refusal, shows ``setup_page`` again (422) with the form as ``form_name``.
+    """
+    @manager_required
+    def route(conference: Conference, session_id: int) -> Any:
+        session = block_or_404(fmt, conference, session_id)
+        form = form_class()
+        return submit(form, lambda: action(session, form), lambda result: success(result, form),
+                      lambda: to_setup(conference, session, anchor),
+                      lambda: setup_page(conference, session, 422, **{form_name: form}))
+
+    route.__doc__ = doc
+    bp.add_url_rule(f"/<int:session_id>/setup/{name}", endpoint, route, methods=["POST"])
+
+
 def add_rounds_route(bp: Any, fmt: services.Format, form_class: type[FlaskForm],
                      set_rounds: Callable[[Session, dict], list], *, setup_page: Callable[..., Any],
                      message: str, anchor: str = "") -> None:
@@ -217,19 +251,10 @@ def add_rounds_route(bp: Any, fmt: services.Format, form_class: type[FlaskForm],
     again with the form as ``<noun>s_form``.
     """
     plural = f"{fmt.noun}s"
-
-    @manager_required
-    def route(conference: Conference, session_id: int) -> Any:
-        session = block_or_404(fmt, conference, session_id)
-        form = form_class()
-        return submit(form, lambda: set_rounds(session, rounds_data(form)),
-                      lambda made: message.format(count=len(made)),
-                      lambda: to_setup(conference, session, anchor),
-                      lambda: setup_page(conference, session, 422, **{f"{plural}_form": form}))
-
-    route.__doc__ = f"Lay out the {plural}."
-    bp.add_url_rule(f"/<int:session_id>/setup/{plural}", f"set_{plural}", route,
-                    methods=["POST"])
+    add_setup_route(bp, fmt, plural, f"set_{plural}", form_class,
+                    lambda session, form: set_rounds(session, rounds_data(form)),
+                    lambda made, _: message.format(count=len(made)), setup_page=setup_page,
+                    form_name=f"{plural}_form", anchor=anchor, doc=f"Lay out the {plural}.")
 
 
 def add_row_routes(bp: Any, fmt: services.Format, noun: str, *, plural: str,

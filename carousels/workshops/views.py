@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 
 from flask import (
     Blueprint,
@@ -41,13 +40,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from carousels.rounds import adapters as rounds_views
 from carousels.workshops import services as ws
-from events import hooks
 from events.adapters import ConfirmForm, manager_required
 from events.conference import services
 from events.conference.models import Conference
 from events.errors import ConvenorError
 from events.exchange.allocations import safe_cell as _cell
-from events.extensions import csrf
 
 bp = Blueprint("carousel", __name__, url_prefix="/organiser/<slug>/carousels")
 me_bp = Blueprint("carousel_me", __name__)
@@ -135,17 +132,12 @@ def _session(conference: Conference, session_id: int):
     return rounds_views.block_or_404(ws.FORMAT, conference, session_id)
 
 
-@bp.route("/")
-@manager_required
-def index(conference: Conference):
-    """List the conference's carousel sessions."""
-    items = []
-    for s in ws.carousel_sessions(conference):
-        items.append({"session": s, "slots": len(ws.get_slots(s)),
-                      "workshops": len(ws.get_workshops(s)),
-                      "ranked": len(ws.all_preferences(s)), "window": ws.preferences_state(s),
-                      "latest": ws.latest_plan(s), "published": ws.published_plan(s)})
-    return render_template("carousels/workshop_index.html", conference=conference, items=items)
+rounds_views.add_index_route(
+    bp, ws.carousel_sessions, lambda s: {
+        "session": s, "slots": len(ws.get_slots(s)), "workshops": len(ws.get_workshops(s)),
+        "ranked": len(ws.all_preferences(s)), "window": ws.preferences_state(s),
+        "latest": ws.latest_plan(s), "published": ws.published_plan(s)},
+    "carousels/workshop_index.html", "List the conference's carousel sessions.")
 
 
 def _setup_page(conference, session, status=200, **forms):
@@ -171,25 +163,19 @@ def _setup_page(conference, session, status=200, **forms):
     ), status
 
 
-_to_setup = rounds_views.to_setup
 rounds_views.add_rounds_route(bp, ws.FORMAT, SlotsForm, ws.set_slots, setup_page=_setup_page,
                               message="Set {count} slots; every workshop runs in each of them.",
                               anchor="#slots")
 
 
-@bp.route("/<int:session_id>/setup/window", methods=["POST"])
-@manager_required
-def set_window(conference: Conference, session_id: int):
-    """Open or close ranking with a deadline."""
-    session = _session(conference, session_id)
-    form = WindowForm()
-    return rounds_views.submit(
-        form, lambda: ws.set_preferences_window(session, {"open": form.open.data,
-                                                          "deadline": form.deadline.data}),
-        lambda _: ("Delegates can now rank the workshops." if form.open.data
-                   else "Ranking is closed."),
-        lambda: _to_setup(conference, session, "#window"),
-        lambda: _setup_page(conference, session, 422, window_form=form))
+rounds_views.add_setup_route(
+    bp, ws.FORMAT, "window", "set_window", WindowForm,
+    lambda session, form: ws.set_preferences_window(session, {"open": form.open.data,
+                                                              "deadline": form.deadline.data}),
+    lambda _, form: ("Delegates can now rank the workshops." if form.open.data
+                     else "Ranking is closed."),
+    setup_page=_setup_page, form_name="window_form", anchor="#window",
+    doc="Open or close ranking with a deadline.")
 
 
 def _row_form(conference, session, workshop=None) -> WorkshopForm:
@@ -363,18 +349,11 @@ def rank(token: str, session_id: int):
 
 def register(app: Flask) -> None:
     """Attach the carousel pages, the delegate ranking route and the API."""
+    from carousels.rounds import install_format
     from carousels.workshops import api as workshop_api
     from carousels.workshops import hooks as workshop_hooks
 
-    app.config.setdefault("CAROUSEL_TIME_LIMIT_S", float(
-        os.environ.get("CAROUSEL_TIME_LIMIT_S", ws.DEFAULT_TIME_LIMIT_S)))
-    app.register_blueprint(bp)
-    app.register_blueprint(me_bp)
-    app.register_blueprint(workshop_api.bp)
-    csrf.exempt(workshop_api.bp)
-    workshop_hooks.install()
-    hooks.add(hooks.ORGANISER_NAV, ("carousel.index", "Carousels"))
-    hooks.add(hooks.DELEGATE_PANELS, "carousels/workshop_delegate_panel.html")
-    hooks.add(hooks.DELEGATE_CONTEXT, delegate_context)
+    install_format(app, ws.FORMAT, pages=[bp, me_bp], api=workshop_api, providers=workshop_hooks,
+                   default_time_limit=ws.DEFAULT_TIME_LIMIT_S, nav=("carousel.index", "Carousels"),
+                   panel="carousels/workshop_delegate_panel.html", context=delegate_context)
     app.add_template_global(workshop_hooks.live_slots, "carousel_live_slots")
-
