@@ -90,9 +90,11 @@ def create_app(config: dict | None = None) -> Flask:
     import events.conference
     import events.exchange
     import events.live
+    import events.notify
 
     events.conference.install(app)  # programme, delegates, sign-in, organiser pages, JSON API
     events.live.install(app)  # Socket.IO /live, Now & Next, announcements
+    events.notify.install(app)  # the outbox: Slack DMs, email, reminders; notify-worker
     events.exchange.install(app)  # calendars, frab schedules, imports, allocation CSV
     carousels.cafe.install(app)  # World Cafe: tables, plans, delegate tables
     carousels.rounds.install(app)  # start any round of either format

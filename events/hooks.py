@@ -36,6 +36,14 @@ DEMO_HOOKS: list[Callable[..., None]] = []
 CHECKIN_COUNTERS: list[Callable[..., int]] = []
 #: Callables ``(session) -> int``: how many rounds a round-based block has (check-in lists).
 ROUND_COUNTERS: list[Callable[..., int | None]] = []
+#: Callables ``(session) -> set[int]``: the delegates seated in a round-based block (the ones a
+#: change to it concerns); ``None`` when the block is not theirs.
+SEATED_DELEGATES: list[Callable[..., set[int] | None]] = []
+#: Senders by outbox channel ("slack", "email"): ``(notices, *, now, recovering) -> Outcome``.
+NOTICE_SENDERS: dict[str, Callable[..., Any]] = {}
+#: Callables ``(now) -> int`` run by the notification worker's reconcile pass: each rebuilds the
+#: notices its feature's committed state calls for and returns how many were missing.
+NOTICE_RECONCILERS: list[Callable[..., int]] = []
 
 
 def add(registry: list, entry: Any) -> None:

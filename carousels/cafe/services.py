@@ -616,7 +616,8 @@ def _figures(session: Session, plan: CafePlan | None) -> dict:
 FORMAT = rounds_services.Format(
     session_kind="world_cafe", kind="cafe", title="World Cafe", noun="round",
     round_model=CafeRound, plan_model=CafePlan, seat_model=CafeSeat, seat_round_key="round",
-    start_fields=("table", "room", "host", "question", "round"),
+    start_fields=("table", "room", "host", "question", "round", "is_host", "starts_at",
+                  "ends_at"),
     describe_seats=_describe_seats, plan_problems=plan_problems, max_rounds=MAX_ROUNDS,
     allocate=allocate, time_limit_key="CAFE_TIME_LIMIT_S", figures=_figures,
 )

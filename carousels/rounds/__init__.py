@@ -14,12 +14,15 @@ if TYPE_CHECKING:
 
 def install(app: Flask) -> None:
     """Register the rounds API (start any round of any round-based block)."""
+    from events import hooks
     from events.extensions import csrf
 
-    from . import api
+    from . import api, notices
 
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
+    hooks.add(hooks.SEATED_DELEGATES, notices.seated)
+    hooks.add(hooks.NOTICE_RECONCILERS, notices.reconcile)
 
 
 def install_format(app: Flask, fmt: Format, *, pages: list[Blueprint], api: ModuleType,

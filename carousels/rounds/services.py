@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from carousels.rounds import notices
 from events import signals
 from events.checkin.services import door_summary
 from events.conference.models import Conference, Delegate, Session
@@ -190,18 +191,44 @@ def names_of(people: dict[int, Delegate]) -> Callable[[int], str]:
 # --------------------------------------------------------------------------- setup rows
 
 
+def commit_block_change(session: Session, watched: Any, what: str) -> None:
+    """Commit a change to a block's setup; with a published plan (``watched`` is
+    ``notices.watch(session)`` taken before the change), tell the delegates whose seats now
+    read differently and move their reminders, in the same commit, then send ``block_changed``."""
+    if watched is None:
+        db.session.commit()
+        return
+    fmt, plan, before = watched
+    db.session.flush()
+    db.session.expire(plan)
+    after = seat_details(fmt, session, plan)
+    notices.block_changed(fmt, session, before, after, what)
+    notices.sync_reminders(fmt, session, after)
+    session.conference.version += 1
+    db.session.commit()
+    signals.block_changed.send(session.conference, kind=fmt.kind, session=session, what=what)
+
+
 def update_row(row: Any, values: dict) -> Any:
     """Set checked ``values`` on a block's row (a table, a workshop), commit and return it."""
+    watched = notices.watch(row.session)
     for key, value in values.items():
         setattr(row, key, value)
-    db.session.commit()
+    commit_block_change(row.session, watched, f"{_row_name(row)} changed")
     return row
 
 
 def delete_row(row: Any) -> None:
     """Delete a block's row (plans that seat people there lose those seats) and commit."""
+    session = row.session
+    watched = notices.watch(session)
+    name = _row_name(row)
     db.session.delete(row)
-    db.session.commit()
+    commit_block_change(session, watched, f"{name} removed")
+
+
+def _row_name(row: Any) -> str:
+    return str(getattr(row, "name", None) or getattr(row, "title", None) or "a table")
 
 
 # --------------------------------------------------------------------------- rounds
@@ -234,12 +261,13 @@ def add_round(fmt: Format, session: Session, data: dict, *,
     if existing and starts and starts < existing[-1].ends_at:
         fields.error("starts_at", f"must not start before the previous {fmt.noun} ends")
     fields.raise_if_any(f"the {fmt.noun} is not valid")
+    watched = notices.watch(session)
     made = fmt.round_model(session_id=session.id, number=len(existing) + 1, starts_at=starts,
                            ends_at=ends, **extra)
     db.session.add(made)
     if then is not None:
         then(made)
-    db.session.commit()
+    commit_block_change(session, watched, f"{fmt.noun} {made.number} added")
     return made
 
 
@@ -270,6 +298,7 @@ def set_rounds(fmt: Format, session: Session, data: dict, *, started: str,
     if any(r.started_at for r in get_rounds(fmt, session)):
         fields.error("count", started)
     fields.raise_if_any(f"the {fmt.noun}s are not valid")
+    watched = notices.watch(session)
     model = fmt.round_model
     db.session.execute(delete(model).where(model.session_id == session.id))
     db.session.flush()
@@ -285,7 +314,7 @@ def set_rounds(fmt: Format, session: Session, data: dict, *, started: str,
     db.session.add_all(made)
     if then is not None:
         then(made)
-    db.session.commit()
+    commit_block_change(session, watched, f"the {fmt.noun} times changed")
     return made
 
 
@@ -413,6 +442,11 @@ def publish_plan(fmt: Format, session: Session, version: int | None = None, *,
             raise ConvenorError("rule_broken", "this plan cannot be published: " + problems[0],
                                 [{"message": p} for p in problems])
         per_delegate = seat_details(fmt, session, plan)
+        before = seat_details(fmt, session, previous) if previous is not None else {}
+        # The notices commit with the publish (or not at all).
+        notices.plan_published(fmt, session, plan.version, before, per_delegate,
+                               first=previous is None)
+        notices.sync_reminders(fmt, session, per_delegate, now=now)
         session.conference.version += 1
         db.session.commit()
     except IntegrityError:
@@ -422,7 +456,8 @@ def publish_plan(fmt: Format, session: Session, version: int | None = None, *,
         db.session.rollback()
         raise
     signals.allocation_published.send(session.conference, kind=fmt.kind, session=session,
-                                      version=plan.version, per_delegate=per_delegate)
+                                      version=plan.version, per_delegate=per_delegate,
+                                      previous_version=previous.version if previous else None)
     return plan
 
 
@@ -444,17 +479,21 @@ def start_round(fmt: Format, session: Session, number: int, *,
     if plan is None:
         raise ConvenorError("no_plan", fmt.start_needs_plan)
     chosen = rounds[number - 1]
-    if chosen.started_at is None:
+    first_start = chosen.started_at is None
+    if first_start:
         chosen.started_at = now or utcnow()
+    seats_now = {}
+    for delegate_id, seats in seat_details(fmt, session, plan).items():
+        for seat in seats:
+            if seat[fmt.seat_round_key] == number:
+                seats_now[delegate_id] = seat
+    if first_start:  # reminders not yet out become one "starting now" message
+        notices.round_started(fmt, session, number, seats_now, now=now)
     # Counted here, in the start's own commit, so pages that catch up see it once. An SQL
     # increment: two starts at the same moment still count twice.
     session.conference.version = Conference.version + 1
     db.session.commit()
-    per_delegate = {}
-    for delegate_id, seats in seat_details(fmt, session, plan).items():
-        for seat in seats:
-            if seat[fmt.seat_round_key] == number:
-                per_delegate[delegate_id] = {k: seat[k] for k in fmt.start_fields}
+    per_delegate = {d: {k: seat[k] for k in fmt.start_fields} for d, seat in seats_now.items()}
     signals.round_starting.send(session.conference, kind=fmt.kind, session=session,
                                 number=number, per_delegate=per_delegate)
     return {"kind": fmt.kind, "session_id": session.id, "number": number,

@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from carousels.rounds import notices
 from carousels.rounds import services as rounds_services
 from carousels.rounds.services import active_delegates  # noqa: F401  (part of this API)
 from carousels.workshops import engine as rotation
@@ -114,8 +115,10 @@ def delete_slot(session: Session, number: int) -> None:
         raise ConvenorError("invalid", "only the last slot can be removed")
     if slots[-1].started_at is not None:
         raise ConvenorError("invalid", "this slot has started")
+    watched = notices.watch(session)
+    name = slots[-1].name
     db.session.delete(slots[-1])
-    db.session.commit()
+    rounds_services.commit_block_change(session, watched, f"{name} removed")
 
 
 def _workshop_values(session: Session, data: dict, workshop: CarouselWorkshop | None) -> dict:

@@ -81,6 +81,14 @@ class Conference(db.Model):
     registration_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Registered (active) delegates at most; self-registrations beyond it join the waitlist.
     registration_capacity: Mapped[int | None] = mapped_column(Integer)
+    #: Who is told by email: "unlinked" (delegates not on Slack), "always" (everyone, Slack
+    #: too) or "never".
+    notify_email: Mapped[str] = mapped_column(String(10), default="unlinked",
+                                              server_default="unlinked")
+    #: Reminders five minutes before each round by email too (Slack and the page always).
+    email_reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Where delegates write back; printed on every email.
+    contact_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     rooms: Mapped[list[Room]] = relationship(
@@ -231,6 +239,11 @@ class Delegate(db.Model):
     #: "active", "cancelled" (registration withdrawn) or "waitlisted" (waiting for a place,
     #: in order of ``id``).
     status: Mapped[str] = mapped_column(String(20), default="active")
+    #: How they want to hear of changes: "auto" (Slack when linked, else email), "slack",
+    #: "email" or "both".
+    notify_by: Mapped[str] = mapped_column(String(10), default="auto", server_default="auto")
+    #: When the welcome email with their private link last went out (None: never).
+    links_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     conference: Mapped[Conference] = relationship(back_populates="delegates")

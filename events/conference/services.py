@@ -38,6 +38,7 @@ from events.conference.models import (
 )
 from events.errors import ConvenorError
 from events.extensions import db
+from events.notify import changes as notify_changes
 
 #: A delegate's registration: taking part, withdrawn, or waiting for a place (in ``id`` order).
 DELEGATE_STATUSES = ("active", "cancelled", "waitlisted")
@@ -565,6 +566,7 @@ def update_session(session: Session, data: dict) -> tuple[Session, list[str]]:
     conference = session.conference
     values = _session_values(conference, data, partial=True)
     changes = []
+    before = notify_changes.snapshot(session)
     with db.session.no_autoflush:
         for key, value in values.items():
             old = getattr(session, key)
@@ -587,6 +589,8 @@ def update_session(session: Session, data: dict) -> tuple[Session, list[str]]:
         session.sequence += 1
     session.updated_at = utcnow()
     conference.version += 1
+    db.session.flush()
+    notify_changes.session_changed(session, changes, before=before)
     db.session.commit()
     signals.session_changed.send(conference, session=session, changes=changes)
     return session, changes
@@ -597,13 +601,32 @@ def cancel_session(session: Session) -> Session:
     return update_session(session, {"status": "cancelled"})[0]
 
 
+def session_payload(session: Session) -> dict:
+    """Return the plain dict describing a session in live events (times with the zone offset)."""
+    tz = session.conference.tz
+    return {
+        "id": session.id,
+        "title": session.title,
+        "kind": session.kind,
+        "starts_at": session.starts_at.astimezone(tz).isoformat(),
+        "ends_at": session.ends_at.astimezone(tz).isoformat(),
+        "room": session.room.name if session.room else None,
+        "room_id": session.room_id,
+        "status": session.status,
+        "speakers": [sp.display_name for sp in session.speakers],
+    }
+
+
 def delete_session(session: Session) -> None:
     """Remove a session from the programme altogether."""
     conference = session.conference
+    told = notify_changes.concerned(session)
+    snapshot = session_payload(session)
+    notify_changes.session_deleted(session, told)
     db.session.delete(session)
     conference.version += 1
     db.session.commit()
-    signals.programme_changed.send(conference, reason="session_deleted")
+    signals.programme_changed.send(conference, reason="session_deleted", session=snapshot)
 
 
 def programme_sessions(conference: Conference) -> list[Session]:

@@ -13,7 +13,7 @@ from sqlalchemy import Integer, delete, func, select
 
 from events import hooks, signals
 from events.conference import services
-from events.conference.models import Conference, Delegate, Organiser, Session
+from events.conference.models import Conference, Delegate, Organiser
 from events.extensions import db
 from events.live.models import Announcement, LiveChange
 
@@ -23,20 +23,8 @@ MAX_ANNOUNCEMENT = 280
 KEEP_CHANGES = 2000
 
 
-def session_payload(session: Session) -> dict:
-    """Return the plain dict describing a session in live events (times with the zone offset)."""
-    tz = session.conference.tz
-    return {
-        "id": session.id,
-        "title": session.title,
-        "kind": session.kind,
-        "starts_at": session.starts_at.astimezone(tz).isoformat(),
-        "ends_at": session.ends_at.astimezone(tz).isoformat(),
-        "room": session.room.name if session.room else None,
-        "room_id": session.room_id,
-        "status": session.status,
-        "speakers": [sp.display_name for sp in session.speakers],
-    }
+#: The plain dict describing a session in live events (defined with the programme's services).
+session_payload = services.session_payload
 
 
 def create_announcement(conference: Conference, data: dict,

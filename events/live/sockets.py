@@ -152,7 +152,9 @@ def _on_session_changed(conference, session=None, changes=(), **_):
 def _on_programme_changed(conference, reason="", session=None, **_):
     """Tell every page that sessions were added or removed, or the conference changed."""
     payload = {"conference": conference.slug, "reason": reason}
-    if session is not None and session.id is not None:
+    if isinstance(session, dict):  # a deleted session's snapshot, taken before the delete
+        payload["session"] = dict(session)
+    elif session is not None and session.id is not None:
         payload["session"] = live_services.session_payload(session)
     publish(conference, [("programme_changed", "public", payload)])
 
@@ -175,6 +177,14 @@ def _on_allocation_published(conference, kind="", session=None, version=None,
                      common | {"seats": list(seats)}))
     # The publishing service advanced the conference's version in its own commit.
     publish(conference, rows)
+
+
+@signals.block_changed.connect
+def _on_block_changed(conference, kind="", session=None, what="", **_):
+    """A published block's table, workshop or round changed: pages refetch their seats."""
+    payload = {"conference": conference.slug, "kind": kind, "session": _session_summary(session),
+               "what": what}
+    publish(conference, [("block_changed", "public", payload)])
 
 
 @signals.round_starting.connect

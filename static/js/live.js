@@ -181,6 +181,11 @@
       if (data.seats) showSeats(data);
       if (page === "delegate") refresh([]);
     },
+    block_changed: function (data) {
+      if (data.session && data.what) say(data.session.title + ": " + data.what);
+      if (page === "now") { window.ConvenorNow && window.ConvenorNow.reload(); return; }
+      if (page === "delegate") refresh([]);
+    },
     checkin_stats: function (data) {
       if (page === "arrivals") { refresh([]); return; }
       var box = document.getElementById("live-checkins");
