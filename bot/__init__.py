@@ -16,7 +16,10 @@ def install(app: Flask) -> None:
 
     from . import chat, cli, models, slack, views  # noqa: F401  (models: the bot's tables)
 
+    from . import notify
+
     slack.install(app)
+    hooks.NOTICE_SENDERS["slack"] = notify.send
     app.register_blueprint(views.bp)
     app.add_template_global(lambda: "convenor_slack" in app.extensions, "slack_enabled")
     signals.announcement_made.connect(slack.on_announcement)

@@ -500,6 +500,18 @@ class FakeSlack:
         ts = self._ts()
         return {"ok": True, "channel": str(args["channel"]), "ts": ts, "message": self._message(args, ts)}
 
+    def _api_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The bot's messages posted to a conversation, newest first (``limit``, default 100)."""
+        channel = str(args.get("channel", ""))
+        limit = int(args.get("limit", 100) or 100)
+        with self._cond:
+            posted = [c for c in self.calls if c.method == "chat.postMessage"
+                      and str(c.args.get("channel")) == channel and c.status == 200
+                      and isinstance(c.response, dict) and c.response.get("ok")]
+        messages = [{"type": "message", "user": self.bot_user_id, "text": c.args.get("text", ""),
+                     "blocks": c.args.get("blocks") or []} for c in reversed(posted)]
+        return {"ok": True, "messages": messages[:limit], "has_more": len(messages) > limit}
+
     def _api_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         if error := self._check_message(args):
             return {"ok": False, "error": error}

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from events.conference.models import Delegate, Session
 from events.extensions import db
 from events.notify import services as notify
-from events.types import utcnow
 
 if TYPE_CHECKING:
     from carousels.rounds.services import Format
@@ -113,7 +112,7 @@ def block_changed(fmt: Format, session: Session, before: dict, after: dict, what
                   now: datetime | None = None) -> int:
     """A table, workshop or round of a published block changed: tell those whose seats read
     differently now (merged with their other changes of the next minute)."""
-    now = now or utcnow()
+    now = now or notify.clock()
     changes = seat_changes(before, after)
     if not changes:
         return 0
@@ -140,7 +139,7 @@ def sync_reminders(fmt: Format, session: Session, seats: dict[int, list[dict]], 
     match (Slack's scheduled copies are deleted by the worker). Return how many were added."""
     from carousels.rounds.services import get_rounds
 
-    now = now or utcnow()
+    now = now or notify.clock()
     started = {r.number for r in get_rounds(fmt, session) if r.started_at is not None}
     existing: dict[str, list] = defaultdict(list)
     for notice in notify.group_notices(f"reminder:{session.id}:"):
@@ -177,7 +176,7 @@ def round_started(fmt: Format, session: Session, number: int, seats: dict[int, d
                   now: datetime | None = None) -> int:
     """An organiser started round ``number``: whoever has not had its reminder yet gets one
     "starting now" message instead (never both)."""
-    now = now or utcnow()
+    now = now or notify.clock()
     existing: dict[str, list] = defaultdict(list)
     for notice in notify.group_notices(f"reminder:{session.id}:{number}:"):
         existing[notice.group].append(notice)

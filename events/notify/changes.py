@@ -77,7 +77,7 @@ def session_changed(session: Session, changes: list[str], *, before: dict | None
 
     Merged with the delegate's other changes of the next ``MERGE_WINDOW`` into one message.
     """
-    now = now or services.utcnow()
+    now = now or services.clock()
     if not any(field in TOLD for field in changes) or session.ends_at <= now:
         return 0
     if not session.conference.published:
@@ -95,7 +95,7 @@ def session_changed(session: Session, changes: list[str], *, before: dict | None
 def session_deleted(session: Session, delegates: list[Delegate], *,
                     now: datetime | None = None) -> int:
     """Tell ``delegates`` (taken before the delete) that ``session`` is off the programme."""
-    now = now or services.utcnow()
+    now = now or services.clock()
     if session.ends_at <= now or not session.conference.published:
         return 0
     room = session.room.name if session.room else "no room"

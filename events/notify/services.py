@@ -28,6 +28,11 @@ MERGE_WINDOW = timedelta(seconds=60)
 #: How long before a round its reminder arrives (as the calendar alarm).
 REMINDER_BEFORE = timedelta(minutes=5)
 
+def clock() -> datetime:
+    """The notifier's "now" (services that take no ``now`` use it; tests replace it)."""
+    return utcnow()
+
+
 #: Set after a commit that wrote notices: an in-process worker wakes up at once.
 wake = threading.Event()
 
@@ -81,7 +86,7 @@ def enqueue(rows: Iterable[dict]) -> int:
     optionally ``delegate_id``, ``due_at``, ``next_attempt_at``, ``group``. Runs in the caller's
     transaction (flushes, never commits).
     """
-    now = utcnow()
+    now = clock()
     pending: dict[str, dict] = {}
     for row in rows:
         pending.setdefault(row["key"], row)
@@ -100,7 +105,7 @@ def enqueue(rows: Iterable[dict]) -> int:
             "key": row["key"], "conference_id": row["conference_id"], "channel": row["channel"],
             "recipient": row["recipient"], "delegate_id": row.get("delegate_id"),
             "kind": row["kind"], "group": row.get("group"), "payload": row["payload"],
-            "due_at": due, "next_attempt_at": row.get("next_attempt_at") or due,
+            "due_at": due, "next_attempt_at": row.get("next_attempt_at") or now,
             "status": PENDING, "attempts": 0, "created_at": now,
         })
     if values:
@@ -139,7 +144,7 @@ def tell(delegates: Iterable[Delegate], *, key: str, kind: str, payload_for,
 def withdraw(notices: Iterable[Notice], *, now: datetime | None = None) -> int:
     """Take back notices not yet delivered: pending ones are cancelled, ones handed to
     Slack's scheduler are marked to be deleted there. Return how many changed."""
-    now = now or utcnow()
+    now = now or clock()
     changed = 0
     for notice in notices:
         if notice.status == PENDING:
@@ -164,7 +169,7 @@ def group_notices(prefix: str) -> list[Notice]:
 
 def delivered(notices: Iterable[Notice], *, now: datetime | None = None) -> bool:
     """Whether one of ``notices`` has reached its person (sent, or posted by Slack's scheduler)."""
-    now = now or utcnow()
+    now = now or clock()
     return any(n.status == SENT or (n.status == SCHEDULED and n.due_at <= now) for n in notices)
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from events import hooks
@@ -73,6 +74,12 @@ def _crash_point(name: str) -> None:
 _crash_counts: dict[str, int] = {}
 
 
+def lease() -> timedelta:
+    """How long a claim lasts (``NOTIFY_LEASE_S``, default ``LEASE``)."""
+    seconds = current_app.config.get("NOTIFY_LEASE_S")
+    return timedelta(seconds=float(seconds)) if seconds else LEASE
+
+
 def _ready(now: datetime):
     """The SQL condition of a notice a worker may claim now."""
     free = or_(Notice.claimed_until.is_(None), Notice.claimed_until < now)
@@ -88,7 +95,7 @@ def _ready(now: datetime):
 def claim(now: datetime, limit: int) -> list[tuple[Notice, bool]]:
     """Claim up to ``limit`` ready notices; return them with whether an earlier claim expired
     (the worker that held it died: the notice may have gone out)."""
-    until = now + LEASE
+    until = now + lease()
     query = select(Notice.id, Notice.claimed_until).where(_ready(now)) \
         .order_by(Notice.due_at, Notice.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
@@ -125,7 +132,7 @@ def _merge_partners(notice: Notice, now: datetime) -> list[Notice]:
             update(Notice).where(Notice.id == other.id, Notice.status == PENDING,
                                  or_(Notice.claimed_until.is_(None),
                                      Notice.claimed_until < now))
-            .values(claimed_until=now + LEASE, attempts=Notice.attempts + 1)
+            .values(claimed_until=now + lease(), attempts=Notice.attempts + 1)
             .execution_options(synchronize_session=False))
         if result.rowcount == 1:
             taken.append(other)
@@ -183,7 +190,7 @@ def run_once(now: datetime | None = None, *, limit: int = 200) -> dict[str, int]
             groups.append(([notice], recovering))
     for group, recovering in groups:
         key = (group[0].channel, group[0].recipient)
-        if key in changes:
+        if group[0].kind == "change" and key in changes:
             group, recovering = changes[key]
             group += _merge_partners(group[0], now)
         channel = group[0].channel
