@@ -14,9 +14,7 @@ def install(app: Flask) -> None:
     the web chat on the delegate page, and the ``slack-manifest`` command."""
     from events import hooks, signals
 
-    from . import chat, cli, models, slack, views  # noqa: F401  (models: the bot's tables)
-
-    from . import notify
+    from . import chat, cli, models, notify, slack, views  # noqa: F401  (models: the bot's tables)
 
     slack.install(app)
     hooks.NOTICE_SENDERS["slack"] = notify.send

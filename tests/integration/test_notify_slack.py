@@ -275,7 +275,6 @@ def test_the_reconcile_pass_rebuilds_lost_notices_once(world, fake_slack, at):
     from events.extensions import db
     from events.notify import worker
     from events.notify.models import Notice
-
     from events.types import utcnow
 
     at("08:00")  # the fake Slack's clock; the plans were published just now, in real time
