@@ -45,6 +45,8 @@ def create_app(config: dict | None = None) -> Flask:
         CONVENOR_SLACK_CONFERENCE=os.environ.get("CONVENOR_SLACK_CONFERENCE") or None,
         CONVENOR_SLACK_CHANNEL=os.environ.get("CONVENOR_SLACK_CHANNEL") or None,
         PUBLIC_URL=os.environ.get("PUBLIC_URL", "").rstrip("/"),
+        # How long a notify-worker's claim on a notice lasts before another may take it over.
+        NOTIFY_LEASE_S=float(os.environ.get("NOTIFY_LEASE_S") or 120),
         PRODUCTION=production,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -103,6 +103,19 @@ def _already_posted(web: WebClient, channel: str, notice: Notice) -> bool:
                for message in history.get("messages", []) for block in message.get("blocks") or [])
 
 
+def _already_scheduled(web: WebClient, channel: str, notice: Notice, text: str) -> str | None:
+    """The id of this reminder in Slack's schedule, if a crash hid that it was handed over."""
+    try:
+        listed = web.chat_scheduledMessages_list(channel=channel)
+    except SlackApiError:
+        return None
+    post_at = int(notice.due_at.timestamp())
+    for message in listed.get("scheduled_messages", []):
+        if int(message.get("post_at", 0)) == post_at and message.get("text") == text:
+            return message.get("id")
+    return None
+
+
 def send(notices: list[Notice], *, now: datetime, recovering: bool = False) -> Outcome:
     """Deliver ``notices`` (one message) to their Slack user; see the module docstring."""
     web = client()
@@ -122,10 +135,16 @@ def send(notices: list[Notice], *, now: datetime, recovering: bool = False) -> O
             return Outcome("cancelled", "reminders turned off")
         delegate = db.session.get(Delegate, first.delegate_id) if first.delegate_id else None
         channel = _dm_channel(web, first.recipient)
-        if recovering and _already_posted(web, channel, first):
-            return Outcome("sent", "found in the DM after a restart", delivered_to=channel)
         text, blocks = render(notices, delegate)
-        if first.kind == "reminder" and first.due_at - now > HANDOFF:
+        ahead = first.kind == "reminder" and first.due_at - now > HANDOFF
+        if recovering and not ahead and _already_posted(web, channel, first):
+            return Outcome("sent", "found in the DM after a restart", delivered_to=channel)
+        if recovering and ahead:
+            found = _already_scheduled(web, channel, first, text)
+            if found:
+                return Outcome("scheduled", "found in Slack's schedule after a restart",
+                               scheduled_message_id=found, delivered_to=channel)
+        if ahead:
             answer = web.chat_scheduleMessage(channel=channel, text=text, blocks=blocks,
                                               post_at=int(first.due_at.timestamp()))
             return Outcome("scheduled", scheduled_message_id=answer["scheduled_message_id"],

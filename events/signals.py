@@ -1,12 +1,39 @@
-"""Domain signals sent by services after a successful commit.
+"""Domain signals sent by services after a successful commit (and ``record``ed just before it).
 
 Receivers (live updates, the Slack notifier, calendars) subscribe at module level; every
 adapter's change therefore reaches every screen. Each signal's sender is the Conference.
 """
 
-from blinker import Namespace
+from collections.abc import Callable
+from typing import Any
+
+from blinker import Namespace, Signal
 
 _signals = Namespace()
+
+#: In-transaction receivers by signal name (see ``record``).
+_recorders: dict[str, list[Callable[..., None]]] = {}
+
+
+def recorder(signal: Signal) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register an in-transaction receiver of ``signal``: it writes rows (the live change log)
+    that must commit with the change itself, never after it."""
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        listeners = _recorders.setdefault(str(signal.name), [])
+        if fn not in listeners:
+            listeners.append(fn)
+        return fn
+
+    return register
+
+
+def record(signal: Signal, sender: Any, **kwargs: Any) -> None:
+    """Run ``signal``'s in-transaction receivers. Services call this just before they commit
+    (with the arguments they will send the signal with after the commit), so what the receivers
+    write commits or rolls back with the change: a crash between the commit and the signal can
+    no longer lose it."""
+    for fn in list(_recorders.get(str(signal.name), ())):
+        fn(sender, **kwargs)
 
 #: A session's time, room, status or text changed. kwargs: ``session``, ``changes`` (field names).
 session_changed = _signals.signal("session-changed")

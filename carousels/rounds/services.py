@@ -205,6 +205,9 @@ def commit_block_change(session: Session, watched: Any, what: str) -> None:
     notices.block_changed(fmt, session, before, after, what)
     notices.sync_reminders(fmt, session, after)
     session.conference.version += 1
+    db.session.flush()
+    signals.record(signals.block_changed, session.conference, kind=fmt.kind, session=session,
+                   what=what)
     db.session.commit()
     signals.block_changed.send(session.conference, kind=fmt.kind, session=session, what=what)
 
@@ -448,6 +451,10 @@ def publish_plan(fmt: Format, session: Session, version: int | None = None, *,
                                first=previous is None)
         notices.sync_reminders(fmt, session, per_delegate, now=now)
         session.conference.version += 1
+        db.session.flush()
+        signals.record(signals.allocation_published, session.conference, kind=fmt.kind,
+                       session=session, version=plan.version, per_delegate=per_delegate,
+                       previous_version=previous.version if previous else None)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -492,8 +499,11 @@ def start_round(fmt: Format, session: Session, number: int, *,
     # Counted here, in the start's own commit, so pages that catch up see it once. An SQL
     # increment: two starts at the same moment still count twice.
     session.conference.version = Conference.version + 1
-    db.session.commit()
     per_delegate = {d: {k: seat[k] for k in fmt.start_fields} for d, seat in seats_now.items()}
+    db.session.flush()
+    signals.record(signals.round_starting, session.conference, kind=fmt.kind, session=session,
+                   number=number, per_delegate=per_delegate)
+    db.session.commit()
     signals.round_starting.send(session.conference, kind=fmt.kind, session=session,
                                 number=number, per_delegate=per_delegate)
     return {"kind": fmt.kind, "session_id": session.id, "number": number,

@@ -324,6 +324,8 @@ def update_conference(conference: Conference, data: dict) -> Conference:
     for key, value in values.items():
         setattr(conference, key, value)
     conference.version += 1
+    db.session.flush()
+    signals.record(signals.programme_changed, conference, reason="conference")
     db.session.commit()
     signals.programme_changed.send(conference, reason="conference")
     return conference
@@ -388,6 +390,8 @@ def update_room(room: Room, data: dict) -> Room:
     for key, value in values.items():
         setattr(room, key, value)
     room.conference.version += 1
+    db.session.flush()
+    signals.record(signals.programme_changed, room.conference, reason="room")
     db.session.commit()
     signals.programme_changed.send(room.conference, reason="room")
     return room
@@ -429,6 +433,8 @@ def update_speaker(speaker: Speaker, data: dict) -> Speaker:
     for key, value in _speaker_fields(data, partial=True).items():
         setattr(speaker, key, value)
     speaker.conference.version += 1
+    db.session.flush()
+    signals.record(signals.programme_changed, speaker.conference, reason="speaker")
     db.session.commit()
     signals.programme_changed.send(speaker.conference, reason="speaker")
     return speaker
@@ -553,6 +559,8 @@ def create_session(conference: Conference, data: dict) -> Session:
         _check_rules(conference, session)
     db.session.add(session)
     conference.version += 1
+    db.session.flush()
+    signals.record(signals.programme_changed, conference, reason="session_added", session=session)
     db.session.commit()
     signals.programme_changed.send(conference, reason="session_added", session=session)
     return session
@@ -591,6 +599,8 @@ def update_session(session: Session, data: dict) -> tuple[Session, list[str]]:
     conference.version += 1
     db.session.flush()
     notify_changes.session_changed(session, changes, before=before)
+    db.session.flush()
+    signals.record(signals.session_changed, conference, session=session, changes=changes)
     db.session.commit()
     signals.session_changed.send(conference, session=session, changes=changes)
     return session, changes
@@ -625,6 +635,8 @@ def delete_session(session: Session) -> None:
     notify_changes.session_deleted(session, told)
     db.session.delete(session)
     conference.version += 1
+    db.session.flush()
+    signals.record(signals.programme_changed, conference, reason="session_deleted", session=snapshot)
     db.session.commit()
     signals.programme_changed.send(conference, reason="session_deleted", session=snapshot)
 

@@ -164,6 +164,8 @@ def import_programme(conference: Conference, raw: bytes | str, fmt: str | None =
         session.speakers = [speakers[name] for name in dict.fromkeys(s.speakers)]
         db.session.add(session)
     conference.version += 1
+    db.session.flush()
+    signals.record(signals.programme_changed, conference, reason="import")
     db.session.commit()
     signals.programme_changed.send(conference, reason="import")
     return draft

@@ -37,6 +37,8 @@ def create_announcement(conference: Conference, data: dict,
                                 organiser_id=organiser.id if organiser else None)
     db.session.add(announcement)
     conference.version += 1
+    db.session.flush()
+    signals.record(signals.announcement_made, conference, announcement=announcement.as_dict())
     db.session.commit()
     signals.announcement_made.send(conference, announcement=announcement.as_dict())
     return announcement
@@ -82,6 +84,18 @@ def add_demo_announcements(conference: Conference) -> None:
 
 
 # --------------------------------------------------------------------------- change log
+
+
+def log_changes(conference: Conference, rows: list[tuple[str, str, dict]]) -> int:
+    """Stamp rows with the conference's version and add them to the change log, inside the
+    caller's transaction (the change's own: see ``events.signals.record``). Returns the version."""
+    db.session.flush()
+    # Read from the database: a service may have set the version to an SQL increment.
+    version = db.session.scalar(select(Conference.version).where(Conference.id == conference.id))
+    for _event, _audience, payload in rows:
+        payload["version"] = version
+    _log(conference, rows, version)
+    return version
 
 
 def record_changes(conference: Conference, rows: list[tuple[str, str, dict]], *,

@@ -27,7 +27,7 @@ from events import signals
 from events.conference import services
 from events.conference.models import Conference, Organiser, Session
 from events.errors import ConvenorError
-from events.extensions import socketio
+from events.extensions import db, socketio
 from events.live import services as live_services
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,55 @@ def _room_of(conference: Conference, audience: str) -> str:
     return delegate_room(int(audience.split(":", 1)[1]))
 
 
+def _emit(conference_id: int, rows: list[tuple[str, str, dict]]) -> None:
+    for event, audience, payload in rows:
+        try:
+            socketio.emit(event, payload, to=_room_of_id(conference_id, audience),
+                          namespace=NAMESPACE)
+        except Exception:  # pragma: no cover - e.g. Redis unreachable
+            log.exception("could not emit %s for conference %s", event, conference_id)
+
+
+def _room_of_id(conference_id: int, audience: str) -> str:
+    if audience == "public":
+        return public_room(conference_id)
+    if audience == "organisers":
+        return organisers_room(conference_id)
+    return delegate_room(int(audience.split(":", 1)[1]))
+
+
+def _recorded(event: str, build):
+    """Log a change's live rows inside the change's transaction (``signals.recorder``); they are
+    emitted when the service sends the signal after its commit (``_emit_recorded``)."""
+    def record_now(conference, **kwargs):
+        # Flushed changes are read back as they will commit (a new room_id, its Room).
+        db.session.flush()
+        db.session.expire_all()
+        rows = build(conference, **kwargs)
+        live_services.log_changes(conference, rows)
+        db.session.info.setdefault(STASH, {}).setdefault(event, []).append(
+            (conference.id, rows))
+
+    def after_commit(conference, **kwargs):
+        stashed = db.session.info.get(STASH, {}).pop(event, None)
+        if stashed is None:  # sent without ``record`` (a script, a test): log and emit now
+            publish(conference, build(conference, **kwargs))
+            return
+        for conference_id, rows in stashed:
+            _emit(conference_id, rows)
+
+    return record_now, after_commit
+
+
+#: ``Session.info`` key of the rows logged in the current transaction, by event.
+STASH = "live_emits"
+
+
+def forget_stash(session) -> None:  # noqa: ANN001 - SQLAlchemy's session
+    """``after_rollback``: rows logged in a rolled-back transaction are never emitted."""
+    session.info.pop(STASH, None)
+
+
 def publish(conference: Conference, rows: list[tuple[str, str, dict]], *,
             record: bool = True) -> None:
     """Record (``events.live.services.record_changes``) and emit ``(event, audience, payload)`` rows.
@@ -140,33 +189,30 @@ def publish(conference: Conference, rows: list[tuple[str, str, dict]], *,
             log.exception("could not emit %s for %s", event, conference.slug)
 
 
-@signals.session_changed.connect
-def _on_session_changed(conference, session=None, changes=(), **_):
-    """Push a moved, re-roomed, renamed or cancelled session to everyone."""
+def _session_changed_rows(conference, session=None, changes=(), **_):
+    """A moved, re-roomed, renamed or cancelled session, for everyone."""
     payload = {"conference": conference.slug, "session": live_services.session_payload(session),
                "changes": list(changes)}
-    publish(conference, [("session_changed", "public", payload)])
+    return [("session_changed", "public", payload)]
 
 
-@signals.programme_changed.connect
-def _on_programme_changed(conference, reason="", session=None, **_):
-    """Tell every page that sessions were added or removed, or the conference changed."""
+def _programme_changed_rows(conference, reason="", session=None, **_):
+    """Sessions were added or removed, or the conference changed: every page refetches."""
     payload = {"conference": conference.slug, "reason": reason}
     if isinstance(session, dict):  # a deleted session's snapshot, taken before the delete
         payload["session"] = dict(session)
     elif session is not None and session.id is not None:
         payload["session"] = live_services.session_payload(session)
-    publish(conference, [("programme_changed", "public", payload)])
+    return [("programme_changed", "public", payload)]
 
 
 def _session_summary(session) -> dict | None:
     return live_services.session_payload(session) if isinstance(session, Session) else None
 
 
-@signals.allocation_published.connect
-def _on_allocation_published(conference, kind="", session=None, version=None,
-                             per_delegate=None, **_):
-    """Send each delegate their own seats, and only the totals to everyone else."""
+def _allocation_published_rows(conference, kind="", session=None, version=None,
+                               per_delegate=None, **_):
+    """Each delegate their own seats; only the totals to everyone else."""
     per_delegate = per_delegate or {}
     common = {"conference": conference.slug, "kind": kind, "session": _session_summary(session),
               "plan_version": version}
@@ -175,21 +221,18 @@ def _on_allocation_published(conference, kind="", session=None, version=None,
     for delegate_id, seats in per_delegate.items():
         rows.append(("allocation_published", f"delegate:{int(delegate_id)}",
                      common | {"seats": list(seats)}))
-    # The publishing service advanced the conference's version in its own commit.
-    publish(conference, rows)
+    return rows
 
 
-@signals.block_changed.connect
-def _on_block_changed(conference, kind="", session=None, what="", **_):
+def _block_changed_rows(conference, kind="", session=None, what="", **_):
     """A published block's table, workshop or round changed: pages refetch their seats."""
     payload = {"conference": conference.slug, "kind": kind, "session": _session_summary(session),
                "what": what}
-    publish(conference, [("block_changed", "public", payload)])
+    return [("block_changed", "public", payload)]
 
 
-@signals.round_starting.connect
-def _on_round_starting(conference, kind="", session=None, number=0, per_delegate=None, **_):
-    """Tell each delegate where to go for round ``number``; screens get the anonymous plan."""
+def _round_starting_rows(conference, kind="", session=None, number=0, per_delegate=None, **_):
+    """Where each delegate goes for round ``number``; screens get the anonymous plan."""
     per_delegate = per_delegate or {}
     common = {"conference": conference.slug, "kind": kind, "session": _session_summary(session),
               "number": number}
@@ -202,15 +245,31 @@ def _on_round_starting(conference, kind="", session=None, number=0, per_delegate
     rows = [("round_starting", "public", common | {"places": places})]
     for delegate_id, place in per_delegate.items():
         rows.append(("round_starting", f"delegate:{int(delegate_id)}", common | {"place": place}))
-    # The starting service advanced the conference's version in its own commit.
-    publish(conference, rows)
+    return rows
 
 
-@signals.announcement_made.connect
-def _on_announcement(conference, announcement=None, **_):
-    """Put an organiser's announcement on every page and screen."""
+def _announcement_rows(conference, announcement=None, **_):
+    """An organiser's announcement, on every page and screen."""
     payload = {"conference": conference.slug, "announcement": dict(announcement or {})}
-    publish(conference, [("announcement", "public", payload)])
+    return [("announcement", "public", payload)]
+
+
+#: The logged live events: each is written to the change log in the change's own transaction
+#: (``signals.record``) and emitted after its commit (the signal).
+LOGGED = (
+    (signals.session_changed, _session_changed_rows),
+    (signals.programme_changed, _programme_changed_rows),
+    (signals.allocation_published, _allocation_published_rows),
+    (signals.block_changed, _block_changed_rows),
+    (signals.round_starting, _round_starting_rows),
+    (signals.announcement_made, _announcement_rows),
+)
+_RECEIVERS = []
+for _signal, _build in LOGGED:
+    _record_now, _after_commit = _recorded(str(_signal.name), _build)
+    signals.recorder(_signal)(_record_now)
+    _signal.connect(_after_commit)
+    _RECEIVERS.append(_after_commit)  # blinker holds receivers weakly: keep them alive
 
 
 @signals.delegate_checked_in.connect

@@ -56,9 +56,17 @@ class Outcome:
 Sender = Callable[..., Outcome]
 
 
+#: Fault injection for in-process crash tests: called with the point's name.
+crash_hook: Callable[[str], None] | None = None
+
+
 def _crash_point(name: str) -> None:
     """Fault injection for the crash tests: ``CONVENOR_NOTIFY_CRASH_AT=<name>:<n>`` exits the
-    process without cleanup at the n-th time ``name`` is reached (like ``kill -9``)."""
+    process without cleanup at the n-th time ``name`` is reached (like ``kill -9``); the points
+    are "claimed" (claims committed), "sent" (handed to Slack/SMTP, not yet marked) and
+    "marked"."""
+    if crash_hook is not None:
+        crash_hook(name)
     spec = os.environ.get("CONVENOR_NOTIFY_CRASH_AT")
     if not spec:
         return
