@@ -140,6 +140,12 @@ def _sqlite_pragmas(app: Flask) -> None:
 
 if __name__ == "__main__":
     application = create_app()
+    if os.environ.get("NOTIFY_WORKER", "in-process") != "off":
+        # The embedded default: one process serves pages and sends the outbox. With several
+        # gunicorn processes set NOTIFY_WORKER=off here and run `flask notify-worker` instead.
+        from events.notify.worker import start_in_process
+
+        start_in_process(application)
     socketio.run(
         application,
         host=os.environ.get("HOST", "127.0.0.1"),

@@ -21,10 +21,11 @@ def install(app: Flask) -> None:
 
     from events import hooks
 
-    from . import changes, cli, models, services  # noqa: F401  (models: the outbox table)
+    from . import changes, cli, models, services, views  # noqa: F401  (models: the outbox table)
 
     if not event.contains(OrmSession, "after_commit", services.on_commit):
         event.listen(OrmSession, "after_commit", services.on_commit)
         event.listen(OrmSession, "after_rollback", services.on_rollback)
     hooks.add(hooks.NOTICE_RECONCILERS, changes.reconcile_sessions)
     cli.register(app)
+    views.register(app)

@@ -216,7 +216,13 @@ def outbox_summary(conference: Conference) -> dict:
                              or_(Notice.status == FAILED, Notice.error.is_not(None)),
                              Notice.status != CANCELLED)
         .order_by(Notice.id.desc()).limit(20)))
-    return {"counts": counts, "failures": [f.as_dict() for f in failures]}
+    names = dict(db.session.execute(
+        select(Delegate.id, Delegate.name).where(
+            Delegate.id.in_({f.delegate_id for f in failures if f.delegate_id}))).all()) \
+        if failures else {}
+    return {"counts": counts,
+            "failures": [f.as_dict() | {"delegate_name": names.get(f.delegate_id)}
+                         for f in failures]}
 
 
 def retry_failed(conference: Conference) -> int:

@@ -304,3 +304,32 @@ def test_escaping_in_notices(world, fake_slack, at):
                            if c.method in ("chat.postMessage", "chat.scheduleMessage")])
     assert "<!channel>" not in outgoing and "<https://evil" not in outgoing
     assert "&lt;https://evil.example|click&gt;" in outgoing
+
+
+def test_organisers_see_failures_and_can_retry_them(world, fake_slack, at, login):
+    now = at("08:00")
+    fake_slack.fail_next("chat.postMessage", 200, error="channel_not_found")
+    for minutes in (0, 2, 8, 40):
+        run(now + timedelta(minutes=minutes))
+    client = login()
+    page = client.get(f"/organiser/{world.conference.slug}/notifications")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Ben Delegate" in html and "Slack: channel_not_found" in html
+    assert "Retry failed messages" in html
+    failed = notices(channel="slack", status="failed")
+    assert failed
+    response = client.post(f"/organiser/{world.conference.slug}/notifications/retry")
+    assert response.status_code == 302
+    assert all(n.status == "pending" for n in notices(channel="slack", kind="seats"))
+    fake_slack.fail_next("chat.postMessage", 0)
+    with fake_slack._cond:
+        fake_slack._failures.clear()
+    run(now + timedelta(minutes=50))
+    assert all(n.status == "sent" for n in notices(channel="slack", kind="seats"))
+
+
+def test_only_the_conferences_organisers_see_the_notifications_page(world, app):
+    client = app.test_client()
+    page = client.get(f"/organiser/{world.conference.slug}/notifications")
+    assert page.status_code == 302 and "/login" in page.headers["Location"]
