@@ -146,6 +146,12 @@ def _sqlite_pragmas(app: Flask) -> None:
 
 if __name__ == "__main__":
     application = create_app()
+    if os.environ.get("CONVENOR_NOTIFY_WORKER", "1") != "0":
+        # The embedded default sends the outbox (email, Slack DMs) from this process; with
+        # several processes, set CONVENOR_NOTIFY_WORKER=0 and run `flask notify-worker`.
+        from events.notify import worker
+
+        worker.start_in_process(application)
     socketio.run(
         application,
         host=os.environ.get("HOST", "127.0.0.1"),

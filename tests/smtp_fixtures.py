@@ -7,6 +7,7 @@ answered ``550`` at RCPT, ``smtp.defer`` addresses answered ``451``; ``smtp.stop
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 
@@ -20,6 +21,8 @@ class Recorder:
         self.envelopes: list = []
         self.refuse: set[str] = set()
         self.defer: set[str] = set()
+        #: Seconds to take over each message (a slow server, to watch progress).
+        self.delay = 0.0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address in self.refuse:
@@ -30,6 +33,8 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.envelopes.append(envelope)
         return "250 Message accepted for delivery"
 
