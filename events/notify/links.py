@@ -171,7 +171,8 @@ def request_link(conference: Conference, address: str, *, client: str,
     Returns "queued", "unknown" or "limited" for logs and tests only: an adapter must give the
     same answer for all three, so nobody learns who is registered. At most
     ``LOST_LINK_PER_ADDRESS`` requests per address and ``LOST_LINK_PER_CLIENT`` per IP an hour
-    go through. The link only ever goes to the address the delegate registered.
+    go through. The link only ever goes to the address an active delegate registered (the
+    worker sends nothing to people without a place).
     Codes: ``invalid`` (not an email address).
     """
     now = now or utcnow()
@@ -202,7 +203,7 @@ def request_link(conference: Conference, address: str, *, client: str,
         return "limited"
     delegate = db.session.scalar(select(Delegate).where(
         Delegate.conference_id == conference.id, Delegate.email == normal,
-        Delegate.status != "cancelled"))
+        Delegate.status == "active"))
     if delegate is None:
         db.session.commit()
         return "unknown"

@@ -43,6 +43,8 @@ WHY = {
                  "if it was not you, you can ignore this email",
     "reminder": "you are registered for {conference} and asked for reminders before your rounds",
 }
+#: Kinds that carry a private link: sent only to the address the delegate has registered.
+LINK_KINDS = ("welcome", "lost_link")
 WHY_DEFAULT = ("you are registered for {conference} and this change concerns you; "
                "you can choose how we tell you about changes on your page")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -213,14 +215,19 @@ def build_message(notices: list[Notice], conference: Conference, delegate: Deleg
 # --------------------------------------------------------------------------- sending
 
 
+def _eml_path(key: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", key)[:150] + ".eml"
+    return os.path.join(current_app.instance_path, "outbox", name)
+
+
 def _write_eml(message: EmailMessage, key: str) -> str:
     """Development: keep the message as ``instance/outbox/<key>.eml``; return its path."""
-    folder = os.path.join(current_app.instance_path, "outbox")
-    os.makedirs(folder, exist_ok=True)
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", key)[:150] + ".eml"
-    path = os.path.join(folder, name)
-    with open(path, "wb") as out:
+    path = _eml_path(key)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = path + ".part"
+    with open(partial, "wb") as out:
         out.write(message.as_bytes())
+    os.replace(partial, path)  # whole or absent, for the recovery check
     return path
 
 
@@ -258,6 +265,13 @@ def send(notices: list[Notice], *, now: datetime, recovering: bool = False) -> O
         delegate = db.session.scalar(select(Delegate).where(Delegate.id == first.delegate_id))
     if conference is None:
         return Outcome("cancelled", "the conference no longer exists")
+    if (first.kind in LINK_KINDS and delegate is not None
+            and (delegate.email or "").lower() != recipient.lower()):
+        # A private link only ever goes to the address registered now.
+        return Outcome("cancelled", "the delegate's address changed before it was sent")
+    if not current_app.config.get("MAIL_SERVER") and recovering and os.path.exists(
+            _eml_path(first.key)):
+        return _sent(notices, delegate, now, "file")  # written before a crash
     message = build_message(notices, conference, delegate, recipient, now=now)
     sender = message["From"].addresses[0].addr_spec
     if not current_app.config.get("MAIL_SERVER"):

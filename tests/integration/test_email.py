@@ -384,3 +384,44 @@ def test_link_requests_rows_are_counted(conference):
     assert db.session.scalar(select(func.count(LinkRequest.id))) == 1
     (row,) = db.session.scalars(select(LinkRequest))
     assert "x@example.org" not in row.address_digest
+
+
+def test_a_link_goes_only_to_the_address_registered_when_it_is_sent(conference, ann, smtp):
+    from events.conference import services
+    from events.notify import links
+
+    links.send_links(conference, scope="all")
+    services.update_delegate(ann, {"email": "ann.new@example.org"})
+    assert run() == {"cancelled": 1}
+    assert smtp.envelopes == []
+    assert "address changed" in notices(kind="welcome")[0].error
+
+
+def test_bounces_are_among_the_organisers_failures(conference, ann, smtp):
+    from events.notify import links, services
+
+    smtp.refuse.add("ann@example.org")
+    links.send_links(conference, scope="all")
+    run()
+    (failure,) = services.outbox_summary(conference)["failures"]
+    assert failure["status"] == "cancelled" and failure["error"].startswith("bounced: 550")
+
+
+def test_a_file_written_before_a_crash_is_not_written_again(app, conference, ann, tmp_path):
+    from events.extensions import db
+    from events.notify import links
+    from events.types import utcnow
+
+    app.config["MAIL_SERVER"] = None
+    app.instance_path = str(tmp_path)
+    links.send_links(conference, scope="all")
+    now = utcnow()
+    assert run(now) == {"sent": 1}
+    (path,) = (tmp_path / "outbox").glob("*.eml")
+    path.write_bytes(b"as written before the crash")
+    # The worker died after writing, before marking: the claim expires, the row is claimed again.
+    (row,) = notices(kind="welcome")
+    row.status, row.claimed_until, row.sent_at = "pending", now - timedelta(seconds=1), None
+    db.session.commit()
+    assert run(now) == {"sent": 1}
+    assert path.read_bytes() == b"as written before the crash"
