@@ -36,22 +36,25 @@ _FINISHED = (SENT, CANCELLED, FAILED)
 # --------------------------------------------------------------------------- welcome email
 
 
-def _welcome_key(delegate: Delegate) -> str:
-    """``welcome:<delegate>:<n>``, n = the welcome emails already finished + 1.
+def _finished_welcomes(conference_id: int, delegate_id: int | None = None) -> dict[int, int]:
+    """How many welcome emails each delegate has had go out (or bounce), by delegate id."""
+    query = select(Notice.delegate_id, func.count(Notice.id)).where(
+        Notice.conference_id == conference_id, Notice.kind == "welcome",
+        Notice.status.in_(_FINISHED)).group_by(Notice.delegate_id)
+    if delegate_id is not None:
+        query = query.where(Notice.delegate_id == delegate_id)
+    return dict(db.session.execute(query).all())
+
+
+def _welcome_row(delegate: Delegate, group: str | None, finished: int) -> dict:
+    """The welcome notice, keyed ``welcome:<delegate>:<n>`` with n = ``finished`` + 1.
 
     While one is waiting the key is the same, so a double click queues one email; once it
     went (or bounced) the next *Send links* makes a new one.
     """
-    finished = db.session.scalar(select(func.count(Notice.id)).where(
-        Notice.delegate_id == delegate.id, Notice.kind == "welcome",
-        Notice.status.in_(_FINISHED))) or 0
-    return f"welcome:{delegate.id}:{finished + 1}"
-
-
-def _welcome_row(delegate: Delegate, group: str | None) -> dict:
     name = delegate.conference.name
     return {
-        "key": _welcome_key(delegate), "conference_id": delegate.conference_id,
+        "key": f"welcome:{delegate.id}:{finished + 1}", "conference_id": delegate.conference_id,
         "channel": "email", "recipient": delegate.email, "delegate_id": delegate.id,
         "kind": "welcome", "group": group,
         "payload": {"subject": f"Your personal link for {name}",
@@ -69,7 +72,8 @@ def enqueue_welcome(delegate: Delegate) -> int:
             or delegate.conference.notify_email == "never"):
         return 0
     db.session.flush()
-    return services.enqueue([_welcome_row(delegate, None)])
+    finished = _finished_welcomes(delegate.conference_id, delegate.id).get(delegate.id, 0)
+    return services.enqueue([_welcome_row(delegate, None, finished)])
 
 
 def send_links(conference: Conference, *, scope: str, batch: str | None = None) -> dict:
@@ -101,7 +105,8 @@ def send_links(conference: Conference, *, scope: str, batch: str | None = None) 
     waiting = set(db.session.scalars(select(Notice.delegate_id).where(
         Notice.conference_id == conference.id, Notice.kind == "welcome",
         Notice.status == PENDING)))
-    rows = [_welcome_row(d, group) for d in people if d.id not in waiting]
+    finished = _finished_welcomes(conference.id)
+    rows = [_welcome_row(d, group, finished.get(d.id, 0)) for d in people if d.id not in waiting]
     if not rows:
         return {"batch": batch, "total": 0, "sent": 0, "failed": 0, "waiting": 0, "done": True,
                 "already_queued": len(people)}
