@@ -44,6 +44,14 @@ def create_app(config: dict | None = None) -> Flask:
         SLACK_APP_TOKEN=os.environ.get("SLACK_APP_TOKEN") or None,
         CONVENOR_SLACK_CONFERENCE=os.environ.get("CONVENOR_SLACK_CONFERENCE") or None,
         CONVENOR_SLACK_CHANNEL=os.environ.get("CONVENOR_SLACK_CHANNEL") or None,
+        # Email (events.notify.mail): unset MAIL_SERVER writes messages to instance/outbox/.
+        MAIL_SERVER=os.environ.get("MAIL_SERVER") or None,
+        MAIL_PORT=int(os.environ.get("MAIL_PORT") or 25),
+        MAIL_USE_TLS=os.environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes", "on"),
+        MAIL_USERNAME=os.environ.get("MAIL_USERNAME") or None,
+        MAIL_PASSWORD=os.environ.get("MAIL_PASSWORD") or None,
+        MAIL_DEFAULT_SENDER=os.environ.get("MAIL_DEFAULT_SENDER") or "convenor@localhost",
+        MAIL_TIMEOUT=float(os.environ.get("MAIL_TIMEOUT") or 15),
         PUBLIC_URL=os.environ.get("PUBLIC_URL", "").rstrip("/"),
         # How long a notify-worker's claim on a notice lasts before another may take it over.
         NOTIFY_LEASE_S=float(os.environ.get("NOTIFY_LEASE_S") or 120),
@@ -140,12 +148,12 @@ def _sqlite_pragmas(app: Flask) -> None:
 
 if __name__ == "__main__":
     application = create_app()
-    if os.environ.get("NOTIFY_WORKER", "in-process") != "off":
-        # The embedded default: one process serves pages and sends the outbox. With several
-        # gunicorn processes set NOTIFY_WORKER=off here and run `flask notify-worker` instead.
-        from events.notify.worker import start_in_process
+    if os.environ.get("CONVENOR_NOTIFY_WORKER", "1") != "0":
+        # The embedded default sends the outbox (email, Slack DMs) from this process; with
+        # several processes, set CONVENOR_NOTIFY_WORKER=0 and run `flask notify-worker`.
+        from events.notify import worker
 
-        start_in_process(application)
+        worker.start_in_process(application)
     socketio.run(
         application,
         host=os.environ.get("HOST", "127.0.0.1"),

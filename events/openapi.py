@@ -66,7 +66,15 @@ SCHEMAS = {
          "registration_open": {"type": "boolean",
                                "description": "people may sign up themselves (Slack /convenor signup)"},
          "registration_capacity": {"type": ["integer", "null"], "minimum": 1,
-                                   "description": "places; later sign-ups join the waitlist"}},
+                                   "description": "places; later sign-ups join the waitlist"},
+         "notify_email": {"type": "string", "enum": ["unlinked", "always", "never"],
+                          "description": "who is told of changes by email: delegates not "
+                                         "linked to Slack (default), everyone, or nobody"},
+         "email_reminders": {"type": "boolean",
+                             "description": "email reminders 5 minutes before each round too"},
+         "contact_email": {"type": "string",
+                           "description": "the organisers' address printed on every email "
+                                          "(empty: none)"}},
         ["slug", "name", "starts_on", "ends_on"],
     ),
     "RoomInput": obj({"name": STR, "capacity": INT, "step_free": BOOL, "hearing_loop": BOOL},

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-pytest_plugins = ["tests.slack_fixtures"]
+pytest_plugins = ["tests.slack_fixtures", "tests.smtp_fixtures"]
 
 CI = os.environ.get("CI", "").lower() == "true"
 ROOT = Path(__file__).resolve().parent.parent

@@ -33,6 +33,9 @@ def conference_json(c: Conference) -> dict:
         "version": c.version,
         "registration_open": c.registration_open,
         "registration_capacity": c.registration_capacity,
+        "notify_email": c.notify_email,
+        "email_reminders": c.email_reminders,
+        "contact_email": c.contact_email,
     }
 
 

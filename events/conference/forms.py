@@ -62,6 +62,17 @@ class ConferenceForm(FlaskForm):
         "Places (optional)", validators=[Optional(), NumberRange(min=1, max=1_000_000)],
         description="When this many are registered, later sign-ups join a waitlist and move up "
                     "when someone cancels.")
+    notify_email = SelectField(
+        "Tell delegates about changes by email",
+        choices=[SelectChoice("unlinked", "Only delegates not linked to Slack (recommended)"),
+                 SelectChoice("always", "Everyone, Slack or not"),
+                 SelectChoice("never", "Never (Slack and the web pages only)")],
+        default="unlinked")
+    email_reminders = BooleanField(
+        "Email reminders 5 minutes before each round (Slack and the web pages always remind)")
+    contact_email = EmailField(
+        "Contact address on every email", validators=[Optional(), Email(), Length(max=254)],
+        description="Where delegates can write back, e.g. events@example.org.")
 
 
 class RoomForm(FlaskForm):

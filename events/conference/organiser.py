@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import secrets
 
 from flask import (
     Blueprint,
@@ -31,6 +32,7 @@ from events.conference.forms import (
 )
 from events.conference.models import Conference
 from events.errors import ConvenorError
+from events.notify import links as notify_links
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
 PAGE_SIZE = 50
@@ -69,7 +71,8 @@ def new_conference():
             conference = services.create_conference(
                 current_user,
                 _data(form, "slug", "name", "tagline", "starts_on", "ends_on", "timezone",
-                      "venue", "published", "registration_open", "registration_capacity"),
+                      "venue", "published", "registration_open", "registration_capacity",
+                      "notify_email", "email_reminders", "contact_email"),
             )
         except ConvenorError as exc:
             apply_errors(form, exc)
@@ -100,7 +103,8 @@ def settings(conference: Conference):
             services.update_conference(
                 conference,
                 _data(form, "name", "tagline", "starts_on", "ends_on", "timezone", "venue",
-                      "published", "registration_open", "registration_capacity"),
+                      "published", "registration_open", "registration_capacity",
+                      "notify_email", "email_reminders", "contact_email"),
             )
         except ConvenorError as exc:
             apply_errors(form, exc)
@@ -313,7 +317,9 @@ def delegates(conference: Conference):
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template("organiser/delegates.html", conference=conference, delegates=items,
                            total=total, page=page, pages=pages, filters=filters,
-                           facets=services.delegate_facets(conference))
+                           facets=services.delegate_facets(conference),
+                           link_status=notify_links.link_status(items),
+                           links_batch=secrets.token_urlsafe(9))
 
 
 DELEGATE_FIELDS = ("name", "email", "organisation", "role", "region", "pronouns", "needs_step_free",

@@ -39,9 +39,12 @@ from events.conference.models import (
 from events.errors import ConvenorError
 from events.extensions import db
 from events.notify import changes as notify_changes
+from events.notify import links as notify_links
 
 #: A delegate's registration: taking part, withdrawn, or waiting for a place (in ``id`` order).
 DELEGATE_STATUSES = ("active", "cancelled", "waitlisted")
+#: Who a conference tells by email: delegates not on Slack, everyone, or nobody.
+NOTIFY_EMAIL = ("unlinked", "always", "never")
 MAX_CAPACITY = 1_000_000
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 TOKEN_PREFIX = "cvn_"
@@ -294,6 +297,16 @@ def _conference_fields(data: dict, conference: Conference | None, partial: bool)
         if capacity is not None and capacity > MAX_CAPACITY:
             fields.error("registration_capacity", f"must be at most {MAX_CAPACITY}")
         values["registration_capacity"] = capacity
+    if fields.has("notify_email"):
+        choice = fields.text("notify_email", max_len=10) or "unlinked"
+        if choice not in NOTIFY_EMAIL:
+            fields.error("notify_email", f"must be one of {', '.join(NOTIFY_EMAIL)}")
+        values["notify_email"] = choice
+    if fields.has("email_reminders"):
+        values["email_reminders"] = fields.boolean("email_reminders")
+    if fields.has("contact_email"):
+        raw = fields.text("contact_email", max_len=254)
+        values["contact_email"] = fields.email("contact_email") if raw else ""
     starts = values.get("starts_on", conference.starts_on if conference else None)
     ends = values.get("ends_on", conference.ends_on if conference else None)
     if starts and ends and ends < starts:
@@ -598,6 +611,8 @@ def update_session(session: Session, data: dict) -> tuple[Session, list[str]]:
     session.updated_at = utcnow()
     conference.version += 1
     db.session.flush()
+    if "room_id" in changes:
+        db.session.expire(session, ["room"])  # else ``session.room`` is still the old room
     notify_changes.session_changed(session, changes, before=before)
     db.session.flush()
     signals.record(signals.session_changed, conference, session=session, changes=changes)
@@ -1014,6 +1029,8 @@ def self_register(conference: Conference, data: dict, *, slack_user_id: str | No
     delegate = Delegate(conference=conference, **values)
     db.session.add(delegate)
     try:
+        # The welcome email (private link, badge) commits with the registration or not at all.
+        notify_links.enqueue_welcome(delegate)
         db.session.commit()
     except IntegrityError:
         # A double click or Slack's retry registered the same person at this instant.

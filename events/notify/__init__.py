@@ -15,17 +15,19 @@ if TYPE_CHECKING:
 
 
 def install(app: Flask) -> None:
-    """Register the outbox, the worker command and the programme changes' reconcile step."""
+    """Register the outbox, the worker command, the programme changes' reconcile step, the
+    email sender and the email pages (send links, lost link, the delegate's choice)."""
     from sqlalchemy import event
     from sqlalchemy.orm import Session as OrmSession
 
     from events import hooks
 
-    from . import changes, cli, models, services, views  # noqa: F401  (models: the outbox table)
+    from . import changes, cli, mail, models, services, views  # noqa: F401  (models: the tables)
 
     if not event.contains(OrmSession, "after_commit", services.on_commit):
         event.listen(OrmSession, "after_commit", services.on_commit)
         event.listen(OrmSession, "after_rollback", services.on_rollback)
     hooks.add(hooks.NOTICE_RECONCILERS, changes.reconcile_sessions)
+    hooks.NOTICE_SENDERS["email"] = mail.send
     cli.register(app)
     views.register(app)

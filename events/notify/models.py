@@ -80,3 +80,23 @@ class Notice(db.Model):
             "due_at": self.due_at.isoformat(), "attempts": self.attempts,
             "error": self.error, "sent_at": self.sent_at.isoformat() if self.sent_at else None,
         }
+
+
+class LinkRequest(db.Model):
+    """One "email me my link" request, kept an hour or so to rate-limit by address and by IP
+    in the database (so the limit holds across processes)."""
+
+    __tablename__ = "link_requests"
+    __table_args__ = (
+        Index("ix_link_requests_address", "address_digest", "requested_at"),
+        Index("ix_link_requests_client", "client", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conference_id: Mapped[int] = mapped_column(
+        ForeignKey("conferences.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the lower-cased address asked for (the address itself is not kept).
+    address_digest: Mapped[str] = mapped_column(String(64))
+    #: The client's IP address.
+    client: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

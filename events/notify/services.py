@@ -214,7 +214,7 @@ def outbox_summary(conference: Conference) -> dict:
     failures = list(db.session.scalars(
         select(Notice).where(Notice.conference_id == conference.id,
                              or_(Notice.status == FAILED, Notice.error.is_not(None)),
-                             Notice.status != CANCELLED)
+                             or_(Notice.status != CANCELLED, Notice.error.startswith("bounced")))
         .order_by(Notice.id.desc()).limit(20)))
     names = dict(db.session.execute(
         select(Delegate.id, Delegate.name).where(
