@@ -1090,6 +1090,8 @@ def _promote_waitlisted(conference: Conference, *, exclude: int | None = None) -
     promoted = waiting[:max(free, 0)]
     for person in promoted:
         person.status = "active"
+        # Their badge and private link by email, committed with the place itself.
+        notify_links.enqueue_welcome(person)
     return promoted
 
 

@@ -146,6 +146,25 @@ def test_self_registration_queues_the_welcome_email(conference, smtp):
     assert smtp.envelopes[0].rcpt_tos == ["cat@example.org"]
 
 
+def test_a_place_from_the_waitlist_comes_with_the_welcome_email(conference, make_delegate, smtp):
+    from events.conference import services
+    from events.extensions import db
+
+    conference.registration_capacity = 1
+    db.session.commit()
+    first = make_delegate(conference, name="First", email="first@example.org")
+    waiting = make_delegate(conference, name="Waiting", email="waiting@example.org")
+    services.update_delegate(waiting, {"status": "waitlisted"})  # an organiser, by hand
+    assert (first.status, waiting.status) == ("active", "waitlisted")
+    assert not notices(kind="welcome", delegate_id=waiting.id)
+    services.update_delegate(first, {"status": "cancelled"})
+    assert waiting.status == "active"
+    (row,) = notices(kind="welcome", delegate_id=waiting.id)
+    run()
+    assert [e.rcpt_tos for e in smtp.envelopes] == [["waiting@example.org"]]
+    assert waiting.token in smtp.envelopes[0].content.decode()
+
+
 def test_without_mail_server_messages_are_written_to_instance_outbox(app, conference, ann, tmp_path):
     from events.notify import links
 
