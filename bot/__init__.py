@@ -18,6 +18,7 @@ def install(app: Flask) -> None:
 
     slack.install(app)
     hooks.NOTICE_SENDERS["slack"] = notify.send
+    hooks.add(hooks.NOTICE_RECONCILERS, notify.discover)
     app.register_blueprint(views.bp)
     app.add_template_global(lambda: "convenor_slack" in app.extensions, "slack_enabled")
     signals.announcement_made.connect(slack.on_announcement)

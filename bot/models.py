@@ -41,3 +41,16 @@ class SlackReceipt(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(128), unique=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class SlackLookup(db.Model):
+    """When the notifier last asked Slack (``users.lookupByEmail``) who has an email address,
+    so a delegate who is not on Slack is looked up at most once a day."""
+
+    __tablename__ = "slack_lookups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    #: The Slack user found, or None (not on this workspace).
+    slack_user_id: Mapped[str | None] = mapped_column(String(32))
+    looked_up_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

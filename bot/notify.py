@@ -12,7 +12,7 @@ posted twice.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from slack_sdk import WebClient
@@ -20,8 +20,10 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot.blocks import escape, is_web_url
-from bot.models import SlackUser
+from bot.models import SlackLookup, SlackUser
+from events.conference import services as conference_services
 from events.conference.models import Delegate
+from events.errors import ConvenorError
 from events.extensions import db
 from events.notify.models import UNSCHEDULE, Notice
 from events.notify.worker import HANDOFF, Outcome
@@ -168,3 +170,53 @@ def send(notices: list[Notice], *, now: datetime, recovering: bool = False) -> O
         return Outcome("error", f"Slack: {error}")
     except OSError as exc:  # connection refused, timeout
         return Outcome("error", f"could not reach Slack: {exc}")
+
+
+# --------------------------------------------------------------------------- finding delegates on Slack
+
+#: Lookups per reconcile pass (``users.lookupByEmail`` is a Tier 3 method: about 50 a minute).
+LOOKUPS_PER_PASS = 20
+#: A miss is asked again after this long.
+LOOKUP_AGAIN_AFTER = timedelta(days=1)
+
+
+def discover(now: datetime) -> int:
+    """Reconcile step: find active delegates who are on this Slack workspace under their
+    registration email (``users.lookupByEmail``) and link them, so they are told on Slack; each
+    address is asked at most once a day. Returns 0 (it enqueues nothing itself)."""
+    from bot import slack  # the served conference (configured, or the only published one)
+
+    web = client()
+    conference = slack.served_conference() if web is not None else None
+    if conference is None:
+        return 0
+    recent = select(SlackLookup.email).where(SlackLookup.looked_up_at > now - LOOKUP_AGAIN_AFTER)
+    people = db.session.scalars(
+        select(Delegate).where(Delegate.conference_id == conference.id,
+                               Delegate.status == "active", Delegate.slack_user_id.is_(None),
+                               Delegate.email != "", Delegate.email.not_in(recent))
+        .order_by(Delegate.id).limit(LOOKUPS_PER_PASS)).all()
+    for delegate in people:
+        email = delegate.email
+        try:
+            user = web.users_lookupByEmail(email=email).get("user") or {}
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else None
+            if error != "users_not_found":
+                log.info("users.lookupByEmail stopped this pass: %s", error)
+                break  # rate limited or failing: try again next pass
+            user = {}
+        found = user.get("id") if user and not user.get("deleted") and not user.get("is_bot") \
+            else None
+        row = db.session.scalar(select(SlackLookup).where(SlackLookup.email == email)) \
+            or SlackLookup(email=email)
+        row.slack_user_id, row.looked_up_at = found, now
+        db.session.add(row)
+        db.session.commit()
+        if found:
+            try:
+                conference_services.link_slack_user(conference, found, email)
+            except ConvenorError as exc:  # linked to someone else meanwhile: leave it
+                db.session.rollback()
+                log.info("not linking %s: %s", found, exc.message)
+    return 0

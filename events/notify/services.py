@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 
 from events.conference.models import Conference, Delegate
 from events.extensions import db
@@ -182,6 +182,22 @@ def cancel_for_delegate(delegate_id: int, *, kinds: tuple[str, ...] = ("reminder
     if channel:
         query = query.where(Notice.channel == channel)
     return withdraw(db.session.scalars(query))
+
+
+def set_reminders(delegate_id: int, on: bool) -> int:
+    """A delegate turned Slack reminders off or on (``/convenor reminders``); no commit.
+
+    Off: their reminders not yet delivered are withdrawn (Slack's scheduled copies are deleted by
+    the worker). On: the ones withdrawn before are forgotten, so the next reconcile pass
+    schedules them again. Returns how many rows changed.
+    """
+    kinds = ("reminder", "starting")
+    if not on:
+        return cancel_for_delegate(delegate_id, kinds=kinds, channel="slack")
+    result = db.session.execute(
+        delete(Notice).where(Notice.delegate_id == delegate_id, Notice.kind.in_(kinds),
+                             Notice.channel == "slack", Notice.status == CANCELLED))
+    return result.rowcount or 0
 
 
 def _wake_after_commit() -> None:

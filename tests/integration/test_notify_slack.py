@@ -333,3 +333,26 @@ def test_only_the_conferences_organisers_see_the_notifications_page(world, app):
     client = app.test_client()
     page = client.get(f"/organiser/{world.conference.slug}/notifications")
     assert page.status_code == 302 and "/login" in page.headers["Location"]
+
+
+def test_the_worker_finds_unlinked_delegates_on_slack_once_a_day(world, fake_slack, at):
+    from events.notify import worker
+
+    carla, dan = world.people[2], world.people[3]
+    fake_slack.add_user("U0CARLA1", carla.email, real_name=carla.name)
+    now = at("08:00")
+    worker.reconcile(now)
+    assert carla.slack_user_id == "U0CARLA1" and dan.slack_user_id is None
+    asked = [c.args["email"] for c in fake_slack.calls_to("users.lookupByEmail")]
+    assert sorted(asked) == sorted(p.email for p in world.people[2:])  # all ten, once
+    # Carla is now told on Slack.
+    from events.conference import services
+
+    services.update_session(world.keynote, {"starts_at": "2027-03-11T09:15",
+                                            "ends_at": "2027-03-11T10:00"})
+    run(now + timedelta(seconds=61))
+    assert [m for m in ok_posts(fake_slack, "U0CARLA1") if "Overcoming obstacles" in m["text"]]
+    worker.reconcile(now + timedelta(hours=2))
+    assert len(fake_slack.calls_to("users.lookupByEmail")) == 10  # misses are not asked again
+    worker.reconcile(now + timedelta(days=1, minutes=1))
+    assert len(fake_slack.calls_to("users.lookupByEmail")) == 19  # a day later: the nine misses
