@@ -104,12 +104,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     events.conference.install(app)  # programme, delegates, sign-in, organiser pages, JSON API
     events.live.install(app)  # Socket.IO /live, Now & Next, announcements
-    events.notify.install(app)  # the outbox: Slack DMs, email, reminders; notify-worker
     events.exchange.install(app)  # calendars, frab schedules, imports, allocation CSV
     carousels.cafe.install(app)  # World Cafe: tables, plans, delegate tables
     carousels.rounds.install(app)  # start any round of either format
     carousels.workshops.install(app)  # carousels: slots, workshops, ranked preferences
     events.checkin.install(app)  # QR check-in: badges, lists, redeem API, scanner, arrivals
+    events.notify.install(app)  # the outbox: Slack DMs, email, reminders; notify-worker
     bot.install(app)  # the Slack bot (POST /slack/events) and the web chat on delegate pages
     return app
 
