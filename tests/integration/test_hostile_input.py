@@ -421,3 +421,11 @@ def test_huge_page_and_version_numbers_in_pages(login, client, conference, make_
     login()
     assert client.get(f"/organiser/tlc/delegates?page={HUGE}").status_code == 200
     assert client.get(f"/organiser/tlc/carousels/{block.id}/?version={HUGE}").status_code in (200, 404)
+
+
+def test_programme_import_of_deep_nesting_is_the_importers_own_error(api, conference):
+    before = snapshot()
+    response = api.post("/api/v1/conferences/tlc/programme/import", data="[" * 100_000,
+                        content_type="application/json")
+    assert response.status_code == 422 and response.get_json()["code"] == "invalid_file"
+    assert snapshot() == before
