@@ -31,6 +31,9 @@ def _database_url(instance_path: str) -> str:
 def create_app(config: dict | None = None) -> Flask:
     """Create the Convenor app: configuration from the environment, then ``config`` on top."""
     app = Flask(__name__, instance_relative_config=True)
+    from events.adapters import install_edges
+
+    install_edges(app)  # bounded <int:…> URL parts and strict JSON, before any route exists
     os.makedirs(app.instance_path, exist_ok=True)
     production = os.environ.get("CONVENOR_ENV", "development") == "production"
     app.config.update(

@@ -80,10 +80,16 @@ def shown_plan(fmt: services.Format, session: Session, version: int | None) -> A
     return plan or services.latest_plan(fmt, session)
 
 
+def _version(raw: str | None) -> int | None:
+    """Return a plan version from a query or form value; None when absent or not one."""
+    raw = (raw or "").strip()
+    return int(raw) if raw.isdecimal() and len(raw) <= 9 else None
+
+
 def printed_plan(fmt: services.Format, session: Session) -> Any:
     """Return the plan to print: ``?version=``, else the published, else the newest; 404 if none."""
-    version = request.args.get("version", type=int)
     try:
+        version = adapters.query_int("version", minimum=1)
         plan = services.get_plan(fmt, session, version) if version else \
             services.published_plan(fmt, session)
     except ConvenorError:
@@ -106,7 +112,7 @@ def publish(fmt: services.Format, conference: Conference, session: Session,
     """Publish the newest plan (or the form's ``version``); delegates now see their ``seen``."""
     confirmed()
     try:
-        plan = services.publish_plan(fmt, session, request.form.get("version", type=int))
+        plan = services.publish_plan(fmt, session, _version(request.form.get("version")))
     except ConvenorError as exc:
         flash(exc.message, "error")
         return page(conference, session, 422)
@@ -213,7 +219,7 @@ def add_page_routes(bp: Any, fmt: services.Format, *, setup_page: Callable[..., 
     @manager_required
     def plan_route(conference: Conference, session_id: int) -> Any:
         return plan_page(conference, block_or_404(fmt, conference, session_id),
-                         version=request.args.get("version", type=int))
+                         version=_version(request.args.get("version")))
 
     setup_route.__doc__, plan_route.__doc__ = setup_doc, plan_doc
     bp.add_url_rule("/<int:session_id>/setup", "setup", setup_route)
@@ -380,8 +386,12 @@ def move_ids(keys: tuple[str, str, str]) -> list[int]:
 
 
 def publish_version() -> int | None:
-    """Return the optional body's ``version`` (None: the newest)."""
-    return optional_body().get("version")
+    """Return the optional body's ``version`` (None: the newest); ``bad_request`` if not a number."""
+    version = optional_body().get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise ConvenorError("bad_request", "version must be a plan's version number",
+                            [{"field": "version", "message": "must be a whole number"}])
+    return version
 
 
 def publish_operation(plan_schema: str, params: list) -> dict:

@@ -285,8 +285,8 @@ def set_rounds(fmt: Format, session: Session, data: dict, *, started: str,
     """
     fields = Fields(data)
     count = fields.integer("count", required=True, minimum=1)
-    minutes = fields.integer("minutes", required=True, minimum=1)
-    gap = fields.integer("gap", minimum=0) or 0
+    minutes = fields.integer("minutes", required=True, minimum=1, maximum=24 * 60)
+    gap = fields.integer("gap", minimum=0, maximum=24 * 60) or 0
     first = fields.moment("starts_at", session.conference) if data.get("starts_at") else \
         session.starts_at
     if count and count > fmt.max_rounds:

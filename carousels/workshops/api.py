@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from carousels.rounds import adapters as shared
 from carousels.workshops import services as ws
@@ -67,14 +67,17 @@ def put_preferences(slug, delegate_id):
 
     conference = adapters.managed(slug)
     delegate = services.get_delegate(conference, delegate_id)
-    if not request.is_json:
-        raise ConvenorError("unsupported_media_type", "send JSON with Content-Type: application/json")
-    data = request.get_json(silent=True)
+    data = adapters.read_json()
     session_id = None
     if isinstance(data, dict):
         session_id, data = data.get("session_id"), data.get("workshop_ids")
+        if session_id is not None and (isinstance(session_id, bool)
+                                       or not isinstance(session_id, int)):
+            raise ConvenorError("bad_request", "session_id must be a session's id", [
+                {"field": "session_id", "message": "must be a whole number"}])
     if not isinstance(data, list):
-        raise ConvenorError("bad_request", "send the workshop ids in rank order as a JSON list")
+        raise ConvenorError("bad_request", "send the workshop ids in rank order as a JSON list",
+                            [{"field": "workshop_ids", "message": "must be a list of ids"}])
     sessions = ws.carousel_sessions(conference)
     if session_id is not None:
         session = ws.get_carousel_session(conference, session_id)

@@ -43,8 +43,8 @@ from carousels.workshops import services as ws
 from events.adapters import ConfirmForm, manager_required
 from events.conference import services
 from events.conference.models import Conference
+from events.csvsafe import safe_cell as _cell
 from events.errors import ConvenorError
-from events.exchange.allocations import safe_cell as _cell
 
 bp = Blueprint("carousel", __name__, url_prefix="/organiser/<slug>/carousels")
 me_bp = Blueprint("carousel_me", __name__)

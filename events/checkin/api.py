@@ -72,10 +72,10 @@ def door_access(*, organisers_only: bool = False, log: bool = False):
         def wrapper(slug, *args, **kwargs):
             conference = _conference(slug)
             organiser, failure = _caller()
-            data = request.get_json(silent=True) if log else None
             if failure is not None:
+                # Authenticate before reading a body: an anonymous caller's is never parsed.
                 if log and conference is not None:
-                    checkin.refuse(conference, None, failure[0].json["reason"], data)
+                    checkin.refuse(conference, None, failure[0].json["reason"])
                 return failure
             if conference is None:
                 return _scan_error(404, "invalid", f"no conference called {slug!r}")
@@ -83,7 +83,7 @@ def door_access(*, organisers_only: bool = False, log: bool = False):
                 organiser.role == "organiser" or (organiser.role == "door_staff" and not organisers_only))
             if not allowed:
                 if log:
-                    checkin.refuse(conference, organiser, "forbidden", data)
+                    checkin.refuse(conference, organiser, "forbidden", _quiet_body())
                 what = "only organisers may do this" if organiser.manages(conference) else \
                     f"you do not work on the conference {slug!r}"
                 return _scan_error(403, "forbidden", what)
@@ -93,6 +93,14 @@ def door_access(*, organisers_only: bool = False, log: bool = False):
         return wrapper
 
     return decorate
+
+
+def _quiet_body():
+    """Return the JSON body for the scan log, or None when it cannot be read."""
+    try:
+        return adapters.read_json()
+    except ConvenorError:
+        return None
 
 
 @api_bp.errorhandler(ConvenorError)
@@ -154,13 +162,11 @@ def redeem(conference: Conference, organiser, data) -> tuple[int, dict]:
 @door_access(log=True)
 def redeem_view(conference: Conference):
     """Check a badge in (or out): the answers are in the scan's JSON ``status`` and ``reason``."""
-    if not request.is_json:
+    try:
+        data = adapters.read_json()
+    except ConvenorError as exc:
         checkin.refuse(conference, g.organiser, "bad_request")
-        return _scan_error(415, "bad_request", "send JSON with Content-Type: application/json")
-    data = request.get_json(silent=True)
-    if data is None:
-        checkin.refuse(conference, g.organiser, "bad_request")
-        return _scan_error(400, "bad_request", "the body is not valid JSON")
+        return _scan_error(adapters.http_status(exc), "bad_request", exc.message, exc.details)
     status, body = redeem(conference, g.organiser, data)
     return jsonify(body), status
 
@@ -212,7 +218,8 @@ def _delegate(conference: Conference, delegate_id: int) -> Delegate:
 def badge_png(conference: Conference, delegate_id: int):
     secret = checkin.secret_for(_delegate(conference, delegate_id)).secret
     size = request.args.get("size", "10")
-    return Response(qr_png(secret, int(size) if size.isdigit() else 10), mimetype="image/png",
+    box = int(size) if size.isdigit() and len(size) <= 2 and 1 <= int(size) <= 40 else 10
+    return Response(qr_png(secret, box), mimetype="image/png",
                     headers={"Cache-Control": "private, no-store"})
 
 
@@ -264,10 +271,12 @@ def _openapi() -> None:
     anything = {"200": json_body({"type": "object"}, "OK")}
     EXTRA_PATHS[base + "/checkins"] = {"post": op(
         "Check a badge (`secret`) or a delegate picked by hand (`delegate_id`) in or out; "
-        "`nonce` makes retries safe, `scanned_at` dates offline scans",
+        "`nonce` (fresh for each scan, scoped to the caller and `device`) makes retries safe, "
+        "`scanned_at` dates offline scans",
         {"201": json_body(answer, "Checked in (or out)"), "200": json_body(answer, "Already checked in"),
          "404": json_body(answer, "Invalid, tampered or foreign code"),
-         "409": json_body(answer, "Revoked badge, cancelled registration, or exit without entry")},
+         "409": json_body(answer, "Revoked badge, cancelled registration, exit without entry, "
+                                  "or `nonce_reused`: the nonce was used for a different scan")},
         body=scan, params=[SLUG], extra=("415",))}
     EXTRA_PATHS[base + "/checkins/search"] = {"get": op(
         "Find delegates by name, organisation or the start of their badge code", anything,

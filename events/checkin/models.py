@@ -30,7 +30,7 @@ LIST_KINDS = ("door", "day", "session", "slot", "round")
 SCAN_TYPES = ("entry", "exit")
 #: Every outcome a scan can have; the scan log keeps them all.
 RESULTS = ("ok", "already_checked_in", "not_checked_in", "invalid", "revoked", "canceled",
-           "unknown_list", "bad_request", "forbidden", "unauthorised")
+           "unknown_list", "bad_request", "forbidden", "unauthorised", "nonce_reused")
 
 
 class BadgeSecret(db.Model):
@@ -110,7 +110,11 @@ class Checkin(db.Model):
 
 
 class CheckinNonce(db.Model):
-    """A client's idempotency key and the answer it got, replayed on a retry."""
+    """A client's idempotency key and the answer it got, replayed on a retry.
+
+    ``nonce`` holds the key scoped to the caller and device (``services.nonce_key``), not the
+    client's raw nonce; ``response`` keeps the request's fingerprint next to the answer.
+    """
 
     __tablename__ = "checkin_nonces"
     __table_args__ = (UniqueConstraint("conference_id", "nonce"),)

@@ -9,6 +9,8 @@ program. The adapters choose the status code and the words.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import secrets
 from dataclasses import dataclass, replace
@@ -440,43 +442,91 @@ def redeem(conference: Conference, organiser: Organiser | None, data) -> ScanRes
     """Check a badge (or a delegate picked by hand) in or out and commit; return what it came to.
 
     A refused scan is an outcome, not an error. The result for a nonce is stored with the scan,
-    so a client retry gets the same result (``replayed``) and no second record. Raises
-    ``bad_request`` (after logging) when the request cannot be read.
+    keyed by (caller, device, nonce), so a client retry gets the same result (``replayed``)
+    and no second record. Raises ``bad_request`` (after logging) when the request cannot be
+    read, ``nonce_reused`` when the nonce was used for a different scan.
     """
     try:
         clean = parse_scan(conference, data)
     except ConvenorError:
         refuse(conference, organiser, "bad_request", data)
         raise
-    if clean["nonce"]:
-        seen = _nonce(conference, clean["nonce"])
+    key = nonce_key(organiser, clean) if clean["nonce"] else None
+    fingerprint = request_fingerprint(clean)
+    if key:
+        seen = _nonce(conference, key)
         if seen is not None:
-            return ScanResult.from_nonce(seen)
+            return _replay(conference, organiser, seen, fingerprint, data)
     result, delegate = _outcome(conference, organiser, clean)
     log_scan(conference, organiser, result.outcome, data=data, delegate=delegate, clean=clean)
-    if clean["nonce"]:
+    if key:
         # status_code is kept for nonces stored before check-in spoke the domain; 0 marks a
-        # stored domain result.
-        db.session.add(CheckinNonce(conference_id=conference.id, nonce=clean["nonce"],
-                                    status_code=0, response=result.record()))
+        # stored domain result. The request's fingerprint tells a retry from a reused nonce.
+        db.session.add(CheckinNonce(conference_id=conference.id, nonce=key, status_code=0,
+                                    response=result.record() | {"request": fingerprint}))
     try:
         db.session.commit()
     except IntegrityError:
         # The same nonce arrived twice at once: the first stored answer is the answer.
         db.session.rollback()
-        seen = _nonce(conference, clean["nonce"]) if clean["nonce"] else None
+        seen = _nonce(conference, key) if key else None
         if seen is None:
             raise
-        return ScanResult.from_nonce(seen)
+        return _replay(conference, organiser, seen, fingerprint, data)
     if result.checkin is not None:
         signals.delegate_checked_in.send(conference, delegate=delegate, checkin=result.checkin,
                                          list_name=result.list_name)
     return result
 
 
-def _nonce(conference: Conference, nonce: str) -> CheckinNonce | None:
+def nonce_key(organiser: Organiser | None, clean: dict) -> str:
+    """Return the stored idempotency key: the nonce scoped to its caller and device.
+
+    Two phones (or two API tokens) that both count their scans from 1 never answer each
+    other's scans. Hashed so that any device name and nonce fit the column.
+    """
+    scope = json.dumps([organiser.id if organiser else None, clean["device"], clean["nonce"]])
+    return "k1:" + hashlib.sha256(scope.encode()).hexdigest()
+
+
+def request_fingerprint(clean: dict) -> str:
+    """Return a digest of what a scan asks (badge or delegate, list, type), kept with its nonce."""
+    what = json.dumps([clean["secret"], clean["delegate_id"], clean["list"], clean["type"]])
+    return hashlib.sha256(what.encode()).hexdigest()
+
+
+def _replay(conference: Conference, organiser: Organiser | None, seen: CheckinNonce,
+            fingerprint: str, data) -> ScanResult:
+    """Return the first answer for a retry; raise ``nonce_reused`` if the request differs."""
+    if seen.response.get("request") != fingerprint:
+        refuse(conference, organiser, "nonce_reused", data)
+        raise ConvenorError("nonce_reused", "this nonce was already used for a different scan; "
+                            "send a new nonce with every scan",
+                            [{"field": "nonce", "message": "was already used for a different "
+                                                           "badge, delegate, list or type"}])
+    return ScanResult.from_nonce(seen)
+
+
+def _nonce(conference: Conference, key: str) -> CheckinNonce | None:
     return db.session.scalar(select(CheckinNonce).where(CheckinNonce.conference_id == conference.id,
-                                                        CheckinNonce.nonce == nonce))
+                                                        CheckinNonce.nonce == key))
+
+
+#: The columns of the check-ins CSV export.
+CHECKIN_COLUMNS = ("list", "type", "delegate", "organisation", "email", "time", "device",
+                   "method")
+
+
+def checkin_rows(conference: Conference) -> list[tuple]:
+    """Return every check-in and check-out of the conference, in time order, for the CSV export."""
+    rows = db.session.execute(
+        select(CheckinList.name, Checkin.type, Delegate.name, Delegate.organisation,
+               Delegate.email, Checkin.checked_in_at, Checkin.device, Checkin.method)
+        .join(CheckinList, CheckinList.id == Checkin.list_id)
+        .join(Delegate, Delegate.id == Checkin.delegate_id)
+        .where(CheckinList.conference_id == conference.id)
+        .order_by(Checkin.checked_in_at, Checkin.id)).all()
+    return [(*row[:5], _stamp(conference, row[5]), *row[6:]) for row in rows]
 
 
 def count_arrived(conference: Conference, list_name: str | None = None) -> int:

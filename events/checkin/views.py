@@ -7,6 +7,8 @@ The scanner page runs in a door-staff browser session: it calls the JSON API
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 
 from flask import (
@@ -32,6 +34,7 @@ from events.checkin import services as checkin
 from events.checkin.badges import qr_png
 from events.conference import services
 from events.conference.models import Conference
+from events.csvsafe import safe_row
 from events.errors import ConvenorError
 from events.extensions import db
 
@@ -150,6 +153,20 @@ def dashboard(conference: Conference):
     return render_template("checkin/arrivals.html", conference=conference,
                            stats=checkin.arrivals(conference), list_form=form,
                            badge_form=_badge_form(conference), confirm=ConfirmForm())
+
+
+@org_bp.route("/checkins.csv")
+@manager_required
+def checkins_csv(conference: Conference):
+    """Download every check-in and check-out as CSV (cells safe from spreadsheet formulas)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(checkin.CHECKIN_COLUMNS)
+    for row in checkin.checkin_rows(conference):
+        writer.writerow(safe_row(row))
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{conference.slug}-checkins.csv"',
+        "Cache-Control": "private, no-store"})
 
 
 @org_bp.route("/lists", methods=["POST"])

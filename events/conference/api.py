@@ -6,7 +6,7 @@ from flask import Blueprint, Response, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from events import adapters
-from events.adapters import body, convenor_error, error, managed, token_required
+from events.adapters import body, convenor_error, managed, token_required
 from events.conference import importers, services
 from events.conference.models import Conference, Delegate, Room, Session, Speaker
 from events.errors import ConvenorError
@@ -100,15 +100,8 @@ def delegate_json(d: Delegate) -> dict:
 bp.register_error_handler(ConvenorError, convenor_error)
 
 
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
-    return error(exc.code or 500, exc.description or exc.name, [], exc.name.lower().replace(" ", "_"))
-
-
-@bp.errorhandler(Exception)
-def _unexpected(exc: Exception):  # pragma: no cover - a bug, but still JSON
-    adapters.discard_changes()
-    return error(500, "internal error", [], "internal")
+bp.register_error_handler(HTTPException, adapters.http_exception)
+bp.register_error_handler(Exception, adapters.unexpected)
 
 
 # --------------------------------------------------------------------------- routes
@@ -208,11 +201,8 @@ def delete_session(slug, session_id):
 @token_required
 def list_delegates(slug):
     conference = managed(slug)
-    try:
-        limit = min(int(request.args.get("limit", 500)), 5000)
-        offset = max(int(request.args.get("offset", 0)), 0)
-    except ValueError:
-        raise ConvenorError("bad_request", "limit and offset must be whole numbers") from None
+    limit = adapters.query_int("limit", 500, maximum=5000)
+    offset = adapters.query_int("offset", 0)
     delegates, total = services.search_delegates(
         conference,
         q=request.args.get("q", ""),

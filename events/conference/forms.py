@@ -21,6 +21,24 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from events.adapters import ConfirmForm  # noqa: F401  (organiser pages import it from here)
 from events.conference.models import SESSION_KINDS
+from events.conference.services import MAX_CAPACITY, MAX_SEATS, unsafe_text
+
+
+class SafeForm(FlaskForm):
+    """A form that refuses NUL characters and unpaired surrogates in any text field, shown next
+    to the field (the database refuses them, or would store them silently)."""
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        for field in self:
+            values = field.data if isinstance(field.data, list) else [field.data]
+            why = next((unsafe_text(v) for v in values if isinstance(v, str) and unsafe_text(v)),
+                       None)
+            if why:
+                field.errors = list(field.errors) + [why]
+                ok = False
+        return ok
+
 
 KIND_LABELS = {
     "keynote": "Keynote",
@@ -32,13 +50,13 @@ KIND_LABELS = {
 }
 
 
-class LoginForm(FlaskForm):
+class LoginForm(SafeForm):
     email = EmailField("Email", validators=[DataRequired(), Email()])
     password = PasswordField("Password", validators=[DataRequired()])
     remember = BooleanField("Keep me signed in on this device")
 
 
-class ConferenceForm(FlaskForm):
+class ConferenceForm(SafeForm):
     slug = StringField(
         "Short name for links",
         description="Lower-case letters, digits and hyphens, e.g. trust-leaders-2027.",
@@ -59,7 +77,7 @@ class ConferenceForm(FlaskForm):
     registration_open = BooleanField(
         "Registration open (people may sign themselves up with /convenor signup in Slack)")
     registration_capacity = IntegerField(
-        "Places (optional)", validators=[Optional(), NumberRange(min=1, max=1_000_000)],
+        "Places (optional)", validators=[Optional(), NumberRange(min=1, max=MAX_CAPACITY)],
         description="When this many are registered, later sign-ups join a waitlist and move up "
                     "when someone cancels.")
     notify_email = SelectField(
@@ -75,14 +93,14 @@ class ConferenceForm(FlaskForm):
         description="Where delegates can write back, e.g. events@example.org.")
 
 
-class RoomForm(FlaskForm):
+class RoomForm(SafeForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    capacity = IntegerField("Seats", validators=[DataRequired(), NumberRange(min=1)])
+    capacity = IntegerField("Seats", validators=[DataRequired(), NumberRange(min=1, max=MAX_SEATS)])
     step_free = BooleanField("Step-free access")
     hearing_loop = BooleanField("Hearing loop")
 
 
-class SpeakerForm(FlaskForm):
+class SpeakerForm(SafeForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     honours = StringField(
         "Honours", description="Post-nominals such as CBE, MBE or PhD.", validators=[Optional()]
@@ -91,7 +109,7 @@ class SpeakerForm(FlaskForm):
     bio = TextAreaField("Biography", validators=[Optional(), Length(max=5000)])
 
 
-class SessionForm(FlaskForm):
+class SessionForm(SafeForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=300)])
     kind = SelectField("Kind", choices=[SelectChoice(k, KIND_LABELS[k]) for k in SESSION_KINDS])
     starts_at = DateTimeLocalField(
@@ -102,13 +120,13 @@ class SessionForm(FlaskForm):
     capacity = IntegerField(
         "Seats offered",
         description="Leave empty to offer the whole room.",
-        validators=[Optional(), NumberRange(min=1)],
+        validators=[Optional(), NumberRange(min=1, max=MAX_SEATS)],
     )
     speaker_ids = SelectMultipleField("Speakers", coerce=int, validators=[Optional()])
     description = TextAreaField("Description", validators=[Optional()])
 
 
-class DelegateForm(FlaskForm):
+class DelegateForm(SafeForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     email = EmailField("Email", validators=[DataRequired(), Email()])
     organisation = StringField("Organisation (trust)", validators=[Optional(), Length(max=200)])
@@ -125,7 +143,7 @@ class DelegateForm(FlaskForm):
     )
 
 
-class ImportForm(FlaskForm):
+class ImportForm(SafeForm):
     file = FileField(
         "Delegate CSV",
         description="Columns name, email, organisation, role; optional region, access_needs, "

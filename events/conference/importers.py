@@ -11,6 +11,7 @@ from sqlalchemy import select
 from events import signals
 from events.conference.models import Conference, Delegate
 from events.conference.services import delegate_values
+from events.csvsafe import safe_row, unsafe_cell
 from events.errors import ConvenorError
 from events.extensions import db
 
@@ -122,7 +123,8 @@ def preview_delegates(conference: Conference, raw: bytes | str) -> ImportPreview
                     {"line": line, "message": f"{len(record)} cells but the header has {len(keys)}"}
                 )
                 continue
-            data = {k: v for k, v in zip(keys, record, strict=False) if k in REQUIRED + OPTIONAL}
+            data = {k: unsafe_cell(v) for k, v in zip(keys, record, strict=False)
+                    if k in REQUIRED + OPTIONAL}
             values, errors = delegate_values(data)
             for error in errors:
                 preview.errors.append(
@@ -187,8 +189,8 @@ def export_delegates(conference: Conference, link_for) -> str:
         .order_by(Delegate.name, Delegate.id)
     )
     for d in db.session.scalars(query):
-        writer.writerow(
+        writer.writerow(safe_row(
             [d.name, d.email, d.organisation, d.role, d.region, d.pronouns, "; ".join(d.access_needs),
              d.dietary, d.slack_user_id or "", link_for(d)]
-        )
+        ))
     return out.getvalue()

@@ -307,8 +307,8 @@ def session_status(conference: Conference, session_id: int):
 def delegates(conference: Conference):
     """List delegates with search, filters and pages."""
     try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
+        page = adapters.query_int("page", 1, minimum=1, maximum=100_000)
+    except ConvenorError:
         page = 1
     filters = {k: request.args.get(k, "").strip() for k in ("q", "organisation", "role", "access")}
     items, total = services.search_delegates(

@@ -46,11 +46,30 @@ DELEGATE_STATUSES = ("active", "cancelled", "waitlisted")
 #: Who a conference tells by email: delegates not on Slack, everyone, or nobody.
 NOTIFY_EMAIL = ("unlinked", "always", "never")
 MAX_CAPACITY = 1_000_000
+#: Seats in a room or a session: far above any venue, far below what breaks a column.
+MAX_SEATS = 100_000
+#: The largest id or count the database's integer columns hold (PostgreSQL ``integer``).
+MAX_INT = 2**31 - 1
+#: Years a conference, a session or a deadline may fall in (calendars and exports beyond
+#: them overflow, and no real event is there).
+YEARS = (2000, 2100)
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 TOKEN_PREFIX = "cvn_"
 
 
 # --------------------------------------------------------------------------- field parsing
+
+
+def unsafe_text(value: str) -> str | None:
+    """Return why text cannot be stored (NUL characters, unpaired surrogates), else None.
+
+    PostgreSQL refuses both (a 500 before this check) and SQLite would store them silently.
+    """
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        return "contains an unpaired surrogate (not valid Unicode text)"
+    return None
 
 
 class Fields:
@@ -77,6 +96,10 @@ class Fields:
         if not isinstance(value, str):
             self.error(name, "must be text")
             return ""
+        why = unsafe_text(value)
+        if why:
+            self.error(name, why)
+            return ""
         value = value.strip()
         if required and not value:
             self.error(name, "is required")
@@ -84,24 +107,26 @@ class Fields:
             self.error(name, f"must be at most {max_len} characters")
         return value
 
-    def integer(self, name: str, *, required: bool = False, minimum: int = 0) -> int | None:
-        """Read an integer field."""
+    def integer(self, name: str, *, required: bool = False, minimum: int = 0,
+                maximum: int = MAX_INT) -> int | None:
+        """Read a whole number between ``minimum`` and ``maximum`` (3.7 and "3.7" are refused)."""
         value = self.data.get(name)
         if value is None or value == "":
             if required:
                 self.error(name, "is required")
             return None
-        if isinstance(value, bool):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, str) and len(value.strip()) <= 20:
+            value = value.strip()
+            value = int(value) if re.fullmatch(r"[+-]?[0-9]+", value) else value
+        if isinstance(value, bool) or not isinstance(value, int):
             self.error(name, "must be a whole number")
             return None
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            self.error(name, "must be a whole number")
+        if not minimum <= value <= maximum:
+            self.error(name, f"must be between {minimum} and {maximum}")
             return None
-        if number < minimum:
-            self.error(name, f"must be at least {minimum}")
-        return number
+        return value
 
     def boolean(self, name: str) -> bool:
         """Read a yes/no field (JSON booleans, or yes/no/true/false/1/0 text)."""
@@ -122,15 +147,21 @@ class Fields:
         """Read an ISO date (YYYY-MM-DD)."""
         value = self.data.get(name)
         if isinstance(value, date) and not isinstance(value, datetime):
-            return value
+            return self._in_years(name, value)
         if not value:
             self.error(name, "is required")
             return None
         try:
-            return date.fromisoformat(str(value))
+            return self._in_years(name, date.fromisoformat(str(value)))
         except ValueError:
             self.error(name, "must be a date like 2027-03-11")
             return None
+
+    def _in_years(self, name: str, value: date | datetime) -> date | datetime | None:
+        if not YEARS[0] <= value.year <= YEARS[1]:
+            self.error(name, f"must be in the years {YEARS[0]} to {YEARS[1]}")
+            return None
+        return value
 
     def moment(self, name: str, conference: Conference) -> datetime | None:
         """Read a date and time; one without an offset is in the conference's zone."""
@@ -148,7 +179,7 @@ class Fields:
                 return None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=conference.tz)
-        return moment
+        return self._in_years(name, moment)
 
     def email(self, name: str) -> str:
         """Read and normalise an email address."""
@@ -353,7 +384,8 @@ def _room_fields(data: dict, partial: bool) -> dict:
     if fields.has("name"):
         values["name"] = fields.text("name", required=True, max_len=120)
     if fields.has("capacity"):
-        values["capacity"] = fields.integer("capacity", required=True, minimum=1)
+        values["capacity"] = fields.integer("capacity", required=True, minimum=1,
+                                            maximum=MAX_SEATS)
     for flag in ("step_free", "hearing_loop"):
         if fields.has(flag):
             values[flag] = fields.boolean(flag)
@@ -492,7 +524,7 @@ def _session_values(conference: Conference, data: dict, partial: bool) -> dict:
     if fields.has("ends_at"):
         values["ends_at"] = fields.moment("ends_at", conference)
     if fields.has("capacity"):
-        values["capacity"] = fields.integer("capacity", minimum=1)
+        values["capacity"] = fields.integer("capacity", minimum=1, maximum=MAX_SEATS)
     if fields.has("status"):
         status = fields.text("status", max_len=20) or "scheduled"
         if status not in SESSION_STATUSES:

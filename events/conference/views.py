@@ -7,7 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from events import hooks
-from events.adapters import public_conference
+from events.adapters import http_exception, public_conference
 from events.conference import services, timetable
 from events.errors import ConvenorError
 
@@ -73,14 +73,20 @@ def delegate_page(token):
     except ConvenorError:
         abort(404)
     conference = delegate.conference
+    private = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex",
+               "Referrer-Policy": "no-referrer"}
+    if delegate.status == "cancelled":
+        return render_template(
+            "error.html", title="Registration cancelled",
+            message=f"This registration for {conference.name} was cancelled, so this page is "
+                    "no longer available. If that is a mistake, contact the organisers."), 410, private
     sessions = services.programme_sessions(conference)
     extra: dict = {}
     for provide in hooks.DELEGATE_CONTEXT:
         extra.update(provide(delegate))
     response = render_template("events/delegate.html", conference=conference, delegate=delegate,
                                sessions=sessions, panels=hooks.DELEGATE_PANELS, **extra)
-    return response, 200, {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex",
-                           "Referrer-Policy": "no-referrer"}
+    return response, 200, private
 
 
 def register_filters(app) -> None:
@@ -113,7 +119,7 @@ def register_filters(app) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc):
         if request.path.startswith("/api/"):
-            return {"error": exc.description or exc.name, "details": []}, exc.code
+            return http_exception(exc)
         titles = {404: "Page not found", 403: "Not allowed", 400: "That request did not work"}
         messages = {404: "This page does not exist or is not public.",
                     403: "Your account cannot open this page."}
@@ -121,4 +127,4 @@ def register_filters(app) -> None:
             "error.html",
             title=titles.get(exc.code, exc.name),
             message=messages.get(exc.code, exc.description),
-        ), exc.code
+        ), exc.code, [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]

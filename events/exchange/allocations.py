@@ -35,6 +35,8 @@ import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from events.csvsafe import safe_cell
+
 #: Long format: one row per delegate per round or slot.
 LONG_COLUMNS = ("conference", "block", "round", "kind", "unit", "location", "delegate", "email",
                 "role", "start", "end")
@@ -67,16 +69,6 @@ def collect(conference, providers: Iterable[Callable]) -> list[AllocationRow]:
     for provide in providers:
         rows.extend(provide(conference) or [])
     return sorted(rows, key=lambda r: (r.start, r.block, r.round, r.delegate.lower(), r.email))
-
-
-def safe_cell(value: object) -> str:
-    """Return ``value`` as CSV cell text that spreadsheets will not run as a formula.
-
-    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
-    apostrophe (the OWASP advice against CSV injection); anything else is ``str(value)``.
-    """
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def long_csv(conference, rows: Iterable[AllocationRow]) -> str:

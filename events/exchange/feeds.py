@@ -45,7 +45,8 @@ from events.openapi import EXTRA_PATHS, op
 bp = Blueprint("feeds", __name__)
 api_bp = Blueprint("feeds_api", __name__, url_prefix="/api/v1")
 
-ICS = "text/calendar; charset=utf-8"
+#: Flask adds "; charset=utf-8" to text types itself (naming it here sent it twice).
+ICS = "text/calendar"
 PRIVATE = {"Cache-Control": "private, no-cache", "X-Robots-Tag": "noindex",
            "Referrer-Policy": "no-referrer"}
 
@@ -133,6 +134,9 @@ def session_ics(slug, session_id):
 def agenda_ics(token):
     """Serve a delegate's own day as a private calendar feed."""
     delegate = _delegate(token)
+    if delegate.status == "cancelled":
+        return Response("This registration was cancelled, so this calendar no longer updates.\n",
+                        410, mimetype="text/plain", headers=PRIVATE)
     conference = delegate.conference
     extra = [item for provide in hooks.AGENDA_PROVIDERS for item in provide(delegate) or []]
     items = calendar.agenda_items(_session_items(conference), extra)

@@ -308,6 +308,9 @@ def _load_json(raw: bytes | str) -> Any:
         raise ConvenorError(
             "invalid_file", f"the file is not valid JSON (line {exc.lineno}, column {exc.colno}: "
             f"{exc.msg})", [{"item": f"line {exc.lineno}", "message": exc.msg}]) from None
+    except RecursionError:  # Python's parser on a file of 100,000 "[" (issue 13)
+        raise ConvenorError("invalid_file", "the file nests too deeply to be a schedule",
+                            [{"item": "line 1", "message": "nested too deeply"}]) from None
 
 
 def _moment(value: object, tz: ZoneInfo) -> datetime:
