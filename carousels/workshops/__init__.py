@@ -21,3 +21,4 @@ def install(app: Flask) -> None:
     views.register(app)
     # A workshop holds its room in its slots: sessions booked there clash with it.
     hooks.add(hooks.ROOM_BOOKINGS, services.workshop_bookings)
+    hooks.add(hooks.ROOM_HOLDINGS, services.block_holdings)

@@ -150,6 +150,16 @@ def workshop_bookings(room_id: int, starts_at: datetime, ends_at: datetime, *,
             for w, slot in db.session.execute(query)]
 
 
+def block_holdings(session: Session) -> list[tuple[int, programme.Booking]]:
+    """Return the rooms a carousel block's workshops hold, one booking per workshop and slot
+    (``hooks.ROOM_HOLDINGS``: checked when a cancelled carousel is restored)."""
+    if session.kind != "carousel":
+        return []
+    return [(w.room_id, programme.Booking(w.id, f"{w.title}, {slot.name}", slot.starts_at,
+                                          slot.ends_at))
+            for w in get_workshops(session) if w.room_id for slot in w.slots]
+
+
 def _check_rooms(session: Session,
                  runs: list[tuple[str, int | None, int | None, list[CarouselSlot]]]) -> None:
     """Raise ``room_clash`` when a workshop's room is booked in one of its slots.

@@ -609,6 +609,23 @@ def _check_rules(conference: Conference, session: Session) -> None:
         )
 
 
+def _check_held(conference: Conference, session: Session,
+                held: list[tuple[int, programme.Booking]]) -> None:
+    """Raise ``room_clash`` when something ``session`` holds (``hooks.ROOM_HOLDINGS``) finds
+    its room booked by anyone else; call it after locking those rooms."""
+    for room_id, booking in held:
+        room = db.session.get(Room, room_id)
+        clash = programme.room_clash(
+            starts_at=booking.starts_at, ends_at=booking.ends_at, tz=conference.tz,
+            room_name=room.name if room else "the room",
+            bookings=room_bookings(room_id, booking.starts_at, booking.ends_at,
+                                   session_id=session.id))
+        if clash is not None:
+            message = f"{booking.title}: {clash.message}"
+            raise ConvenorError("room_clash", message,
+                                [{"field": "status", "code": "room_clash", "message": message}])
+
+
 def is_room_clash(exc: IntegrityError) -> bool:
     """Return whether a failed write broke the database's room rule (PostgreSQL's exclusion
     constraint ``ex_sessions_room_time``), i.e. lost a race for the room."""
@@ -683,10 +700,18 @@ def update_session(session: Session, data: dict) -> tuple[Session, list[str]]:
         if not changes:
             return session, []
         try:
+            # Back from cancelled, the session takes up again what it holds (a carousel's
+            # workshops in their rooms): check that too.
+            held = []
+            if "status" in changes and session.status != "cancelled":
+                for holdings in hooks.ROOM_HOLDINGS:
+                    held.extend(holdings(session))
             if session.status != "cancelled" and {"starts_at", "ends_at", "room_id",
                                                    "status"} & set(changes):
-                lock_room(session.room_id)
+                for room_id in sorted({session.room_id, *(r for r, _ in held)} - {None}):
+                    lock_room(room_id)
             _check_rules(conference, session)
+            _check_held(conference, session, held)
         except ConvenorError:
             db.session.rollback()
             raise

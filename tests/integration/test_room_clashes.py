@@ -208,8 +208,7 @@ def test_the_switch_is_ignored_outside_tests(app, conference, hall, make_session
         with pytest.raises(ConvenorError) as caught:
             make_session(conference, "Other", "14:30", "15:30", room_id=hall.id)
         assert caught.value.code == "room_clash"
-        # The lock ran: on SQLite it is this no-op write, so the room row was touched.
-        assert services._room_lock_off() is False
+        assert services._room_lock_off() is False  # the lock is taken whatever the flag says
     finally:
         app.config["TESTING"] = True
 
@@ -424,9 +423,20 @@ def test_cancelled_bookings_free_the_room_both_ways(conference, abbey, carousel,
     surgery = make_session(conference, "Surgery", "11:15", "11:30", room_id=abbey.id)
     with pytest.raises(ConvenorError):
         ws.add_workshop(block, {"title": "Trusts", "room_id": abbey.id, "capacity": 20})
+    # Restoring the carousel takes its workshops' rooms back: refused while Surgery holds one.
+    with pytest.raises(ConvenorError) as caught:
+        services.update_session(block, {"status": "scheduled"})
+    assert caught.value.code == "room_clash"
+    assert caught.value.message == ("AI in the classroom, Carousel 1: Abbey Room is already "
+                                    "booked for “Surgery” (11:15–11:30)")
+    db.session.expire_all()
+    assert block.status == "cancelled"
     services.cancel_session(surgery)  # a cancelled session holds nothing either
-    ws.add_workshop(block, {"title": "Trusts", "room_id": abbey.id, "capacity": 20,
-                            "slot_numbers": [1]})
+    services.update_session(block, {"status": "scheduled"})
+    # And now the workshop holds the room: Surgery cannot come back.
+    with pytest.raises(ConvenorError) as caught:
+        services.update_session(surgery, {"status": "scheduled"})
+    assert "AI in the classroom, Carousel 1" in caught.value.message
 
 
 def test_the_organiser_form_shows_the_clash_on_the_room_field(client, login, conference, abbey,
@@ -440,3 +450,23 @@ def test_the_organiser_form_shows_the_clash_on_the_room_field(client, login, con
     assert r.status_code == 422
     page = r.get_data(as_text=True)
     assert "Abbey Room is already booked for" in page and "AI in the classroom" in page
+
+
+def test_a_programme_import_is_refused_where_a_workshop_runs(conference, abbey, carousel):
+    import json
+
+    from events.exchange import services as exchange
+
+    doc = {"sessions": [{"id": "1", "title": "Surgery", "description": "",
+                         "startsAt": "2027-03-11T11:15:00", "endsAt": "2027-03-11T11:30:00",
+                         "isServiceSession": False, "isPlenumSession": False, "speakers": [],
+                         "categoryItems": [], "questionAnswers": [], "roomId": 1,
+                         "status": "Accepted"}],
+           "speakers": [], "questions": [], "categories": [],
+           "rooms": [{"id": 1, "name": "Abbey Room", "sort": 1}]}
+    with pytest.raises(ConvenorError) as caught:
+        exchange.import_programme(conference, json.dumps(doc), "sessionize")
+    assert caught.value.code == "invalid_file"
+    assert [d.get("code") for d in caught.value.details] == ["room_clash"]
+    assert "AI in the classroom, Carousel 1" in caught.value.details[0]["message"]
+    assert _sessions_in(abbey.id) == 0
