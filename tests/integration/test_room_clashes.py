@@ -213,15 +213,10 @@ def test_the_switch_is_ignored_outside_tests(app, conference, hall, make_session
         app.config["TESTING"] = True
 
 
-def test_a_room_race_mixing_sessions_and_workshops_books_once(app, conference, hall, abbey,
-                                                              make_session):
-    """Half the threads book a session in the Abbey Room at 11:15, half give a workshop of the
-    carousel that room in its slot 11:10–11:35: exactly one booking wins."""
-    block = make_session(conference, "Carousels", "11:10", "12:40", kind="carousel")
-    ws.add_slot(block, {"starts_at": at("11:10"), "ends_at": at("11:35")})
-    workshop_ids = [ws.add_workshop(block, {"title": f"Workshop {n}", "capacity": 20}).id
-                    for n in range(10)]
-    conference_id, room_id = conference.id, abbey.id
+def _mixed_race(app, conference, room, workshop_ids) -> tuple[Counter, int]:
+    """Half of 20 threads book a session in ``room`` at 11:15–11:30, half give one workshop
+    each (slot 11:10–11:35) that room; return the outcomes and how many bookings the room got."""
+    conference_id, room_id = conference.id, room.id
     barrier = threading.Barrier(20, timeout=120)
     results: Counter = Counter()
     lock = threading.Lock()
@@ -253,12 +248,47 @@ def test_a_room_race_mixing_sessions_and_workshops_books_once(app, conference, h
         t.start()
     for t in workers:
         t.join()
-    FIGURES.append(f"{db.engine.dialect.name} sessions vs workshops, 20 threads: {dict(results)}")
-    assert results == Counter({"booked": 1, "room_clash": 19}), results
     db.session.expire_all()
     in_room = db.session.scalar(select(func.count(CarouselWorkshop.id)).where(
         CarouselWorkshop.room_id == room_id)) or 0
-    assert in_room + _sessions_in(room_id) == 1
+    return results, in_room + _sessions_in(room_id)
+
+
+@pytest.fixture
+def ten_workshops(conference, make_session):
+    block = make_session(conference, "Carousels", "11:10", "12:40", kind="carousel")
+    ws.add_slot(block, {"starts_at": at("11:10"), "ends_at": at("11:35")})
+    return [ws.add_workshop(block, {"title": f"Workshop {n}", "capacity": 20}).id
+            for n in range(10)]
+
+
+def test_a_room_race_mixing_sessions_and_workshops_books_once(app, conference, abbey,
+                                                              ten_workshops):
+    """Sessions and workshops race for one room and time: exactly one booking wins."""
+    results, booked = _mixed_race(app, conference, abbey, ten_workshops)
+    FIGURES.append(f"{db.engine.dialect.name} sessions vs workshops, 20 threads: {dict(results)}")
+    assert results == Counter({"booked": 1, "room_clash": 19}), results
+    assert booked == 1
+
+
+def test_negative_control_sessions_and_workshops_double_book_without_the_lock(
+        app, conference, abbey, ten_workshops):
+    """Without the lock the mixed race books the room more than once, PostgreSQL's constraint
+    notwithstanding (it sees sessions only): the lock is what keeps workshops and sessions apart."""
+    app.config["CONVENOR_TEST_NO_ROOM_LOCK"] = True
+    booked = []
+    for _ in range(CONTROL_ATTEMPTS):
+        _, count = _mixed_race(app, conference, abbey, ten_workshops)
+        booked.append(count)
+        db.session.execute(delete(Session).where(Session.room_id == abbey.id))
+        for workshop in db.session.scalars(select(CarouselWorkshop)):
+            workshop.room_id = None
+        db.session.commit()
+        if count > 1:
+            break
+    FIGURES.append(f"{db.engine.dialect.name} sessions vs workshops, lock off (control), "
+                   f"20 threads: bookings per run {booked}")
+    assert max(booked) > 1, f"the mixed race never double-booked without the lock: {booked}"
 
 
 @pytest.mark.postgres
