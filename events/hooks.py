@@ -39,6 +39,14 @@ ROUND_COUNTERS: list[Callable[..., int | None]] = []
 #: Callables ``(session) -> set[int]``: the delegates seated in a round-based block (the ones a
 #: change to it concerns); ``None`` when the block is not theirs.
 SEATED_DELEGATES: list[Callable[..., set[int] | None]] = []
+#: Callables ``(room_id, starts_at, ends_at, *, session_id) -> list[programme.Booking]``: what a
+#: feature holds in a room over that time (a carousel workshop in its slots), for the clash rule.
+#: ``session_id`` is the session being placed: what belongs to it never clashes with it.
+ROOM_BOOKINGS: list[Callable[..., list]] = []
+#: Callables ``(session) -> list[(room_id, programme.Booking)]``: what a session holds besides
+#: its own room (a carousel block: its workshops in their slots), checked when it is restored
+#: from cancelled.
+ROOM_HOLDINGS: list[Callable[..., list]] = []
 #: Senders by outbox channel ("slack", "email"): ``(notices, *, now, recovering) -> Outcome``.
 NOTICE_SENDERS: dict[str, Callable[..., Any]] = {}
 #: Callables ``(now) -> int`` run by the notification worker's reconcile pass: each rebuilds the

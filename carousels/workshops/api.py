@@ -199,12 +199,12 @@ EXTRA_PATHS[_CAR_PATH + "/slots"] = {
                 {"201": json_body(ref("CarouselSlot"), "The new slot")},
                 body=obj({"label": STR, "starts_at": STR, "ends_at": STR},
                           ["starts_at", "ends_at"]),
-                params=_CAR, extra=("415", "422")),
+                params=_CAR, extra=("409", "415", "422")),
 }
 EXTRA_PATHS[_CAR_PATH + "/workshops"] = {
     "post": op("Add a workshop (leaders, room, seats per run, slots)",
                 {"201": json_body(ref("CarouselWorkshop"), "The new workshop")},
-                body=ref("CarouselWorkshopInput"), params=_CAR, extra=("415", "422")),
+                body=ref("CarouselWorkshopInput"), params=_CAR, extra=("409", "415", "422")),
 }
 EXTRA_PATHS[_CAR_PATH + "/preferences-window"] = {
     "put": op("Open or close ranking, with an optional deadline",

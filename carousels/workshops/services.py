@@ -32,9 +32,11 @@ from carousels.workshops.models import (
     CarouselSeat,
     CarouselSlot,
     CarouselWorkshop,
+    carousel_workshop_slots,
 )
+from events.conference import programme
 from events.conference.models import Conference, Delegate, Room, Session, Speaker
-from events.conference.services import Fields
+from events.conference.services import Fields, lock_room, session_bookings
 from events.errors import ConvenorError
 from events.extensions import db
 from events.types import utcnow
@@ -85,27 +87,107 @@ def get_workshop(session: Session, workshop_id: int) -> CarouselWorkshop:
 # --------------------------------------------------------------------------- setup
 
 
+@rounds_services.rolls_back
 def add_slot(session: Session, data: dict) -> CarouselSlot:
     """Add a rotation slot after the existing ones (``label``, ``starts_at``, ``ends_at``).
 
-    Every existing workshop runs in the new slot too (untick it on the workshop if not).
+    Every existing workshop runs in the new slot too (untick it on the workshop if not); refused
+    (``room_clash``) when a workshop's room is booked then.
     """
     def run_everywhere(slot: CarouselSlot) -> None:
-        for workshop in get_workshops(session):
+        workshops = get_workshops(session)
+        for workshop in workshops:
             workshop.slots.append(slot)
+        _check_rooms(session, [(w.title, w.id, w.room_id, [slot]) for w in workshops])
 
     return rounds_services.add_round(FORMAT, session, data, then=run_everywhere, label="")
 
 
+@rounds_services.rolls_back
 def set_slots(session: Session, data: dict) -> list[CarouselSlot]:
-    """Replace the slots with ``count`` slots of ``minutes`` each, ``gap`` minutes apart."""
+    """Replace the slots with ``count`` slots of ``minutes`` each, ``gap`` minutes apart.
+
+    Refused (``room_clash``) when a workshop's room is booked at one of the new times.
+    """
     def run_everywhere(made: list[CarouselSlot]) -> None:
-        for workshop in get_workshops(session):
+        workshops = get_workshops(session)
+        for workshop in workshops:
             workshop.slots = list(made)
+        _check_rooms(session, [(w.title, w.id, w.room_id, made) for w in workshops])
 
     return rounds_services.set_rounds(FORMAT, session, data, started="the carousel has started",
                                       label=lambda number: f"Carousel {number}",
                                       then=run_everywhere)
+
+
+# --------------------------------------------------------------------------- rooms
+
+
+def workshop_bookings(room_id: int, starts_at: datetime, ends_at: datetime, *,
+                      session_id: int | None = None,
+                      workshop_id: int | None = None) -> list[programme.Booking]:
+    """Return the workshop runs in the room whose slot overlaps the time, as room bookings.
+
+    A workshop holds its room in each slot it is ticked for, unless its carousel is cancelled.
+    ``session_id`` (a session being placed) leaves out that carousel's own workshops, so a
+    block never clashes with them; ``workshop_id`` leaves out the workshop being placed. This is
+    the carousels' ``hooks.ROOM_BOOKINGS`` provider.
+    """
+    query = (
+        select(CarouselWorkshop, CarouselSlot)
+        .join(carousel_workshop_slots,
+              carousel_workshop_slots.c.workshop_id == CarouselWorkshop.id)
+        .join(CarouselSlot, CarouselSlot.id == carousel_workshop_slots.c.slot_id)
+        .join(Session, Session.id == CarouselWorkshop.session_id)
+        .where(CarouselWorkshop.room_id == room_id, Session.status != "cancelled",
+               CarouselSlot.starts_at < ends_at, CarouselSlot.ends_at > starts_at)
+        .order_by(CarouselSlot.starts_at, CarouselWorkshop.id))
+    if session_id is not None:
+        query = query.where(CarouselWorkshop.session_id != session_id)
+    if workshop_id is not None:
+        query = query.where(CarouselWorkshop.id != workshop_id)
+    return [programme.Booking(w.id, f"{w.title}, {slot.name}", slot.starts_at, slot.ends_at)
+            for w, slot in db.session.execute(query)]
+
+
+def block_holdings(session: Session) -> list[tuple[int, programme.Booking]]:
+    """Return the rooms a carousel block's workshops hold, one booking per workshop and slot
+    (``hooks.ROOM_HOLDINGS``: checked when a cancelled carousel is restored)."""
+    if session.kind != "carousel":
+        return []
+    return [(w.room_id, programme.Booking(w.id, f"{w.title}, {slot.name}", slot.starts_at,
+                                          slot.ends_at))
+            for w in get_workshops(session) if w.room_id for slot in w.slots]
+
+
+def _check_rooms(session: Session,
+                 runs: list[tuple[str, int | None, int | None, list[CarouselSlot]]]) -> None:
+    """Raise ``room_clash`` when a workshop's room is booked in one of its slots.
+
+    ``runs`` are ``(title, workshop id or None for a new one, room id, slots)`` as they would
+    be saved.
+    The other bookings are sessions (not the carousel block itself) and other workshops,
+    this carousel's included. Each room is locked first (``lock_room``, in id order), so a
+    session booked at the same moment is checked after this one, or before it, never alongside.
+    """
+    wanted = [run for run in runs if run[2] and run[3]]
+    for room_id in sorted({run[2] for run in wanted}):
+        lock_room(room_id)
+    tz = session.conference.tz
+    for title, workshop_id, room_id, slots in wanted:
+        room = db.session.get(Room, room_id)
+        for slot in sorted(slots, key=lambda s: s.starts_at):
+            bookings = (session_bookings(room_id, slot.starts_at, slot.ends_at,
+                                         exclude_id=session.id)
+                        + workshop_bookings(room_id, slot.starts_at, slot.ends_at,
+                                            workshop_id=workshop_id))
+            clash = programme.room_clash(starts_at=slot.starts_at, ends_at=slot.ends_at, tz=tz,
+                                         room_name=room.name if room else "the room",
+                                         bookings=bookings)
+            if clash is not None:
+                message = f"{title}: {slot.name} — {clash.message}"
+                raise ConvenorError("room_clash", message, [
+                    {"field": "room_id", "code": "room_clash", "message": message}])
 
 
 def delete_slot(session: Session, number: int) -> None:
@@ -187,6 +269,12 @@ def add_workshop(session: Session, data: dict) -> CarouselWorkshop:
     values = _workshop_values(session, data, None)
     if len(get_workshops(session)) >= MAX_WORKSHOPS:
         raise ConvenorError("invalid", f"a carousel has at most {MAX_WORKSHOPS} workshops")
+    try:
+        _check_rooms(session, [(values.get("title", ""), None, values.get("room_id"),
+                                values.get("slots") or [])])
+    except ConvenorError:
+        db.session.rollback()
+        raise
     workshop = CarouselWorkshop(session_id=session.id, **values)
     db.session.add(workshop)
     db.session.commit()
@@ -194,8 +282,20 @@ def add_workshop(session: Session, data: dict) -> CarouselWorkshop:
 
 
 def update_workshop(workshop: CarouselWorkshop, data: dict) -> CarouselWorkshop:
-    """Change a workshop's title, leaders, room, seats or slots."""
-    return rounds_services.update_row(workshop, _workshop_values(workshop.session, data, workshop))
+    """Change a workshop's title, leaders, room, seats or slots.
+
+    Giving it a room, or ticking a slot, when the room is booked then is refused (``room_clash``).
+    """
+    values = _workshop_values(workshop.session, data, workshop)
+    if "room_id" in values or "slots" in values:
+        try:
+            _check_rooms(workshop.session, [(values.get("title", workshop.title), workshop.id,
+                                             values.get("room_id", workshop.room_id),
+                                             values.get("slots", workshop.slots))])
+        except ConvenorError:
+            db.session.rollback()
+            raise
+    return rounds_services.update_row(workshop, values)
 
 
 def delete_workshop(workshop: CarouselWorkshop) -> None:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    DDL,
     Boolean,
     Column,
     Date,
@@ -21,9 +22,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
     false,
+    func,
     text,
 )
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from events.extensions import db
@@ -32,6 +36,8 @@ from events.types import UTCDateTime, utcnow
 SESSION_KINDS = ("keynote", "plenary", "carousel", "world_cafe", "break", "other")
 SESSION_STATUSES = ("scheduled", "cancelled")
 ORGANISER_ROLES = ("organiser", "door_staff")
+#: PostgreSQL's exclusion constraint: no two live sessions in one room at overlapping times.
+ROOM_BOOKING_CONSTRAINT = "ex_sessions_room_time"
 
 
 def new_token() -> str:
@@ -189,6 +195,20 @@ class Session(db.Model):
         secondary=session_speakers, back_populates="sessions", order_by="Speaker.name"
     )
 
+    __table_args__ = (
+        # The database's half of the room rule (the services lock the room and check first):
+        # on PostgreSQL no two live sessions share a room at overlapping times, even when two
+        # writers race. Times are naive UTC ``timestamp``, hence ``tsrange`` ('[)': touching
+        # sessions do not clash). SQLite has no such constraint; its writers are serialised.
+        ExcludeConstraint(
+            ("room_id", "="),
+            (func.tsrange(text("starts_at"), text("ends_at")), "&&"),
+            name=ROOM_BOOKING_CONSTRAINT,
+            using="gist",
+            where=text("status <> 'cancelled'"),
+        ).ddl_if(dialect="postgresql"),
+    )
+
     @property
     def cancelled(self) -> bool:
         """Return whether the session is cancelled."""
@@ -331,3 +351,9 @@ class SlackLinkFailure(db.Model):
     conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"))
     slack_user_id: Mapped[str] = mapped_column(String(32), index=True)
     failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The room rule's exclusion constraint mixes ``=`` on an integer with ``&&`` on a range in one
+# GiST index, which needs btree_gist: create it before the tables (``db.create_all``, the tests).
+event.listen(db.metadata, "before_create",
+             DDL("CREATE EXTENSION IF NOT EXISTS btree_gist").execute_if(dialect="postgresql"))

@@ -11,7 +11,8 @@ KINDS = ("keynote", "plenary", "carousel", "world_cafe", "break", "other")
 
 @dataclass(frozen=True)
 class Booking:
-    """A session already in a room, as the clash rule sees it."""
+    """Something already in a room (a session, a carousel workshop in one slot), as the clash
+    rule sees it."""
 
     id: int
     title: str
@@ -54,7 +55,8 @@ def check_session(
 ) -> list[Problem]:
     """Return every programme rule a proposed session breaks (an empty list when it fits).
 
-    ``bookings`` are the other live sessions in the same room; a clash names the first one.
+    ``bookings`` are the other live bookings of the same room (sessions, workshop runs); a clash
+    names the first one.
     """
     problems: list[Problem] = []
     if kind not in KINDS:
@@ -82,16 +84,23 @@ def check_session(
             )
         )
     if ends_at > starts_at:
-        for other in sorted(bookings, key=lambda b: b.starts_at):
-            if other.starts_at < ends_at and starts_at < other.ends_at:
-                a, b = other.starts_at.astimezone(tz), other.ends_at.astimezone(tz)
-                problems.append(
-                    Problem(
-                        "room_clash",
-                        "room_id",
-                        f"{room_name} is already booked for “{other.title}” "
-                        f"({a:%H:%M}–{b:%H:%M})",
-                    )
-                )
-                break
+        clash = room_clash(starts_at=starts_at, ends_at=ends_at, tz=tz, room_name=room_name,
+                           bookings=bookings)
+        if clash is not None:
+            problems.append(clash)
     return problems
+
+
+def room_clash(*, starts_at: datetime, ends_at: datetime, tz: ZoneInfo, room_name: str | None,
+               bookings: list[Booking], field: str = "room_id") -> Problem | None:
+    """Return the ``room_clash`` problem naming the first booking that overlaps, or None.
+
+    Bookings touch without clashing: one may start the minute another ends.
+    """
+    for other in sorted(bookings, key=lambda b: (b.starts_at, b.title)):
+        if other.starts_at < ends_at and starts_at < other.ends_at:
+            a, b = other.starts_at.astimezone(tz), other.ends_at.astimezone(tz)
+            return Problem("room_clash", field,
+                           f"{room_name} is already booked for “{other.title}” "
+                           f"({a:%H:%M}–{b:%H:%M})")
+    return None

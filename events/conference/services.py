@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -23,6 +24,7 @@ from events import hooks, signals
 from events.conference import programme
 from events.conference.models import (
     ORGANISER_ROLES,
+    ROOM_BOOKING_CONSTRAINT,
     SESSION_STATUSES,
     ApiToken,
     Conference,
@@ -556,23 +558,68 @@ def _session_values(conference: Conference, data: dict, partial: bool) -> dict:
     return values
 
 
+def _room_lock_off() -> bool:
+    """Return whether a test turned the room lock off, to show the race it prevents.
+
+    ``CONVENOR_TEST_NO_ROOM_LOCK`` counts only with ``TESTING`` set; production never skips it.
+    """
+    config = current_app.config
+    return bool(config.get("TESTING") and config.get("CONVENOR_TEST_NO_ROOM_LOCK"))
+
+
+def lock_room(room_id: int | None) -> None:
+    """Hold the room's booking lock for the rest of this transaction (no commit).
+
+    A no-op UPDATE of the room row: PostgreSQL locks that row (other rooms book on), SQLite takes
+    its database write lock, like ``BEGIN IMMEDIATE``. Check for clashes after this, never before:
+    two bookings of one room are then checked and written one after the other.
+    """
+    if room_id is None or _room_lock_off():
+        return
+    db.session.execute(update(Room).where(Room.id == room_id).values(capacity=Room.capacity)
+                       .execution_options(synchronize_session=False))
+
+
+def session_bookings(room_id: int, starts_at: datetime, ends_at: datetime, *,
+                     exclude_id: int | None = None) -> list[programme.Booking]:
+    """Return the live (not cancelled) sessions in the room that overlap the time."""
+    query = select(Session).where(
+        Session.room_id == room_id,
+        Session.status != "cancelled",
+        Session.starts_at < ends_at,
+        Session.ends_at > starts_at,
+    )
+    if exclude_id is not None:
+        query = query.where(Session.id != exclude_id)
+    return [programme.Booking(s.id, s.title, s.starts_at, s.ends_at)
+            for s in db.session.scalars(query)]
+
+
+def room_bookings(room_id: int, starts_at: datetime, ends_at: datetime, *,
+                  session_id: int | None = None) -> list[programme.Booking]:
+    """Return everything booked in the room over the time: sessions, and what features hold
+    (``hooks.ROOM_BOOKINGS``: carousel workshops in their slots).
+
+    ``session_id`` is the session being placed: it, and what belongs to it (its own carousel
+    workshops), are left out.
+    """
+    found = session_bookings(room_id, starts_at, ends_at, exclude_id=session_id)
+    for provide in hooks.ROOM_BOOKINGS:
+        found.extend(provide(room_id, starts_at, ends_at, session_id=session_id))
+    return found
+
+
 def _check_rules(conference: Conference, session: Session) -> None:
-    """Raise the first broken programme rule for ``session`` (as it would be saved)."""
+    """Raise the first broken programme rule for ``session`` (as it would be saved).
+
+    Call it after ``lock_room``, so that no other booking of the room can slip in between.
+    """
     room = db.session.get(Room, session.room_id) if session.room_id else None
     bookings = []
-    if room is not None and session.status != "cancelled":
-        query = select(Session).where(
-            Session.room_id == room.id,
-            Session.status != "cancelled",
-            Session.starts_at < session.ends_at,
-            Session.ends_at > session.starts_at,
-        )
-        if session.id is not None:
-            query = query.where(Session.id != session.id)
-        bookings = [
-            programme.Booking(s.id, s.title, s.starts_at, s.ends_at)
-            for s in db.session.scalars(query)
-        ]
+    if (room is not None and session.status != "cancelled" and session.starts_at
+            and session.ends_at and session.ends_at > session.starts_at):
+        bookings = room_bookings(room.id, session.starts_at, session.ends_at,
+                                 session_id=session.id)
     problems = programme.check_session(
         starts_at=session.starts_at,
         ends_at=session.ends_at,
@@ -594,19 +641,70 @@ def _check_rules(conference: Conference, session: Session) -> None:
         )
 
 
+def _check_held(conference: Conference, session: Session,
+                held: list[tuple[int, programme.Booking]]) -> None:
+    """Raise ``room_clash`` when something ``session`` holds (``hooks.ROOM_HOLDINGS``) finds
+    its room booked by anyone else; call it after locking those rooms."""
+    for room_id, booking in held:
+        room = db.session.get(Room, room_id)
+        clash = programme.room_clash(
+            starts_at=booking.starts_at, ends_at=booking.ends_at, tz=conference.tz,
+            room_name=room.name if room else "the room",
+            bookings=room_bookings(room_id, booking.starts_at, booking.ends_at,
+                                   session_id=session.id))
+        if clash is not None:
+            message = f"{booking.title}: {clash.message}"
+            raise ConvenorError("room_clash", message,
+                                [{"field": "status", "code": "room_clash", "message": message}])
+
+
+def is_room_clash(exc: IntegrityError) -> bool:
+    """Return whether a failed write broke the database's room rule (PostgreSQL's exclusion
+    constraint ``ex_sessions_room_time``), i.e. lost a race for the room."""
+    return ROOM_BOOKING_CONSTRAINT in str(exc.orig)
+
+
+def _lost_room_race(conference: Conference, room_id: int, starts_at: datetime,
+                    ends_at: datetime, session_id: int | None) -> ConvenorError:
+    """Return the ``room_clash`` error for a write the database refused: name the winner."""
+    room = db.session.get(Room, room_id)
+    name = room.name if room else "the room"
+    clash = programme.room_clash(
+        starts_at=starts_at, ends_at=ends_at, tz=conference.tz, room_name=name,
+        bookings=room_bookings(room_id, starts_at, ends_at, session_id=session_id))
+    message = clash.message if clash else f"{name} was booked by someone else at the same moment"
+    return ConvenorError("room_clash", message,
+                         [{"field": "room_id", "code": "room_clash", "message": message}])
+
+
 def create_session(conference: Conference, data: dict) -> Session:
-    """Add a session after checking times, dates, room clashes and capacity."""
+    """Add a session after checking times, dates, room clashes and capacity.
+
+    The room is locked while it is checked and written (``lock_room``), and PostgreSQL's
+    exclusion constraint stands behind that: of simultaneous bookings of one room and time, one
+    wins and the others get ``room_clash`` naming it.
+    """
     values = _session_values(conference, data, partial=False)
     speakers = values.pop("speakers", [])
     with db.session.no_autoflush:
         session = Session(conference_id=conference.id, **values)
         session.speakers = speakers
+        if session.status != "cancelled":
+            lock_room(session.room_id)
         _check_rules(conference, session)
     db.session.add(session)
     conference.version += 1
-    db.session.flush()
-    signals.record(signals.programme_changed, conference, reason="session_added", session=session)
-    db.session.commit()
+    wanted = (session.room_id, session.starts_at, session.ends_at)
+    try:
+        db.session.flush()
+        signals.record(signals.programme_changed, conference, reason="session_added",
+                       session=session)
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        if not is_room_clash(exc):
+            raise
+        raise _lost_room_race(conference, *wanted, None) from None
     signals.programme_changed.send(conference, reason="session_added", session=session)
     return session
 
@@ -634,7 +732,18 @@ def update_session(session: Session, data: dict) -> tuple[Session, list[str]]:
         if not changes:
             return session, []
         try:
+            # Back from cancelled, the session takes up again what it holds (a carousel's
+            # workshops in their rooms): check that too.
+            held = []
+            if "status" in changes and session.status != "cancelled":
+                for holdings in hooks.ROOM_HOLDINGS:
+                    held.extend(holdings(session))
+            if session.status != "cancelled" and {"starts_at", "ends_at", "room_id",
+                                                   "status"} & set(changes):
+                for room_id in sorted({session.room_id, *(r for r, _ in held)} - {None}):
+                    lock_room(room_id)
             _check_rules(conference, session)
+            _check_held(conference, session, held)
         except ConvenorError:
             db.session.rollback()
             raise
@@ -642,13 +751,20 @@ def update_session(session: Session, data: dict) -> tuple[Session, list[str]]:
         session.sequence += 1
     session.updated_at = utcnow()
     conference.version += 1
-    db.session.flush()
-    if "room_id" in changes:
-        db.session.expire(session, ["room"])  # else ``session.room`` is still the old room
-    notify_changes.session_changed(session, changes, before=before)
-    db.session.flush()
-    signals.record(signals.session_changed, conference, session=session, changes=changes)
-    db.session.commit()
+    wanted = (session.room_id, session.starts_at, session.ends_at, session.id)
+    try:
+        db.session.flush()
+        if "room_id" in changes:
+            db.session.expire(session, ["room"])  # else ``session.room`` is still the old room
+        notify_changes.session_changed(session, changes, before=before)
+        db.session.flush()
+        signals.record(signals.session_changed, conference, session=session, changes=changes)
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        if not is_room_clash(exc):
+            raise
+        raise _lost_room_race(conference, *wanted) from None
     signals.session_changed.send(conference, session=session, changes=changes)
     return session, changes
 

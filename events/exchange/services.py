@@ -26,13 +26,14 @@ import io
 from collections.abc import Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from events import hooks, signals
 from events.conference import programme
 from events.conference.importers import ImportPreview, decode_csv_text
 from events.conference.models import Conference, Delegate, Room, Session, Speaker
-from events.conference.services import delegate_values
+from events.conference.services import delegate_values, is_room_clash, lock_room
 from events.errors import ConvenorError
 from events.exchange.formats import (  # noqa: F401  (re-exported for adapters and providers)
     FORMATS,
@@ -120,11 +121,16 @@ def preview_programme(conference: Conference, raw: bytes | str,
     for n, s in enumerate(draft.sessions, 1):
         room = existing_rooms.get(s.room) if s.room else None
         capacity = room.capacity if room else draft.rooms.get(s.room or "")
+        held = []
+        if room is not None and s.ends_at > s.starts_at:
+            # What other features hold in the room then (carousel workshops in their slots).
+            for provide in hooks.ROOM_BOOKINGS:
+                held.extend(provide(room.id, s.starts_at, s.ends_at, session_id=None))
         problems = programme.check_session(
             starts_at=s.starts_at, ends_at=s.ends_at, kind=s.kind, tz=conference.tz,
             starts_on=conference.starts_on, ends_on=conference.ends_on, capacity=None,
             room_name=s.room, room_capacity=capacity,
-            bookings=bookings.get(s.room, []) if s.room else [])
+            bookings=(bookings.get(s.room, []) if s.room else []) + held)
         for p in problems:
             draft.errors.append({"item": s.ref, "message": p.message, "code": p.code})
         if s.room and not problems:
@@ -140,9 +146,17 @@ def import_programme(conference: Conference, raw: bytes | str, fmt: str | None =
     """Import every session, room and speaker in a programme file, or nothing.
 
     Raises ``invalid_file`` listing each problem. Rooms and speakers are matched by name.
+    Every room is locked (``lock_room``) before the check, so no booking slips in meanwhile.
     """
-    draft = preview_programme(conference, raw, fmt)
+    for room_id in sorted(r.id for r in conference.rooms):
+        lock_room(room_id)
+    try:
+        draft = preview_programme(conference, raw, fmt)
+    except ConvenorError:
+        db.session.rollback()
+        raise
     if draft.errors:
+        db.session.rollback()
         raise ConvenorError("invalid_file",
                             f"nothing was imported: {len(draft.errors)} problem(s) in the file",
                             draft.errors)
@@ -164,9 +178,16 @@ def import_programme(conference: Conference, raw: bytes | str, fmt: str | None =
         session.speakers = [speakers[name] for name in dict.fromkeys(s.speakers)]
         db.session.add(session)
     conference.version += 1
-    db.session.flush()
-    signals.record(signals.programme_changed, conference, reason="import")
-    db.session.commit()
+    try:
+        db.session.flush()
+        signals.record(signals.programme_changed, conference, reason="import")
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        if not is_room_clash(exc):
+            raise
+        raise ConvenorError("room_clash", "nothing was imported: a room was booked at the same "
+                            "moment; check the file again", []) from None
     signals.programme_changed.send(conference, reason="import")
     return draft
 

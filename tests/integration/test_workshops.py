@@ -320,8 +320,15 @@ def test_edit_a_workshop_and_close_ranking(client, login, conference, block, roo
     workshop = next(w for w in ws.get_workshops(block) if w.title == "SEND inclusion")
     page = client.get(f"{base}/workshops/{workshop.id}").get_data(as_text=True)
     assert 'value="SEND inclusion"' in page
+    # Room D holds "Attendance and belonging" in every slot: the form says so (issue 13).
     r = client.post(f"{base}/workshops/{workshop.id}", data={
         "title": "SEND inclusion in practice", "led_by": "peer", "room_id": rooms[3].id,
+        "capacity": 3, "slot_numbers": [1, 3]})
+    assert r.status_code == 422
+    assert "Room D is already booked for “Attendance and belonging, Carousel 1”" in \
+        r.get_data(as_text=True)
+    r = client.post(f"{base}/workshops/{workshop.id}", data={
+        "title": "SEND inclusion in practice", "led_by": "peer", "room_id": rooms[2].id,
         "capacity": 3, "slot_numbers": [1, 3]})
     assert r.status_code == 302, r.get_data(as_text=True)
     db.session.expire_all()
