@@ -60,6 +60,20 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=production,
         REMEMBER_COOKIE_SECURE=production,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        # Redirect plain HTTP to HTTPS in the app (usually the proxy's job; HSTS is on in production).
+        FORCE_HTTPS=_flag(os.environ.get("CONVENOR_FORCE_HTTPS", "")),
+        # Reverse proxies in front of the app, whose X-Forwarded-For/-Proto are trusted (0: none).
+        PROXY_COUNT=int(os.environ.get("CONVENOR_PROXY_COUNT") or 0),
+        # Rate limits (events/security.py, docs/security.md); storage defaults to Redis when the
+        # app has one (REDIS_URL or a redis:// Socket.IO queue), else this process's memory.
+        RATELIMIT_ENABLED=os.environ.get("RATELIMIT_ENABLED", "1") != "0",
+        RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI") or None,
+        RATELIMIT_LOGIN_PER_IP=os.environ.get("RATELIMIT_LOGIN_PER_IP") or "10 per minute",
+        RATELIMIT_LOGIN_PER_EMAIL=os.environ.get("RATELIMIT_LOGIN_PER_EMAIL") or "5 per minute",
+        RATELIMIT_PRIVATE_LINK=os.environ.get("RATELIMIT_PRIVATE_LINK") or "20 per minute",
+        RATELIMIT_BADGE_CODES=os.environ.get("RATELIMIT_BADGE_CODES") or "30 per minute",
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
         JSON_SORT_KEYS=False,
@@ -77,6 +91,8 @@ def create_app(config: dict | None = None) -> Flask:
         # Development only: a per-process key, so sessions do not survive a restart.
         app.config["SECRET_KEY"] = os.urandom(32).hex()
     _check_slack(app)
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = _limit_storage(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
@@ -101,6 +117,7 @@ def create_app(config: dict | None = None) -> Flask:
     import events.exchange
     import events.live
     import events.notify
+    import events.security
 
     events.conference.install(app)  # programme, delegates, sign-in, organiser pages, JSON API
     events.live.install(app)  # Socket.IO /live, Now & Next, announcements
@@ -111,7 +128,20 @@ def create_app(config: dict | None = None) -> Flask:
     carousels.workshops.install(app)  # carousels: slots, workshops, ranked preferences
     events.checkin.install(app)  # QR check-in: badges, lists, redeem API, scanner, arrivals
     bot.install(app)  # the Slack bot (POST /slack/events) and the web chat on delegate pages
+    events.security.install(app)  # last: headers on every response, rate limits on routes by name
     return app
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _limit_storage(app: Flask) -> str:
+    """Share rate-limit counters through Redis when the app has one, else keep them in memory."""
+    for url in (os.environ.get("REDIS_URL"), app.config.get("SOCKETIO_MESSAGE_QUEUE")):
+        if url and url.startswith(("redis://", "rediss://")):
+            return url
+    return "memory://"
 
 
 def _check_slack(app: Flask) -> None:
