@@ -35,6 +35,8 @@ def create_app(config: dict | None = None) -> Flask:
     production = os.environ.get("CONVENOR_ENV", "development") == "production"
     app.config.update(
         SECRET_KEY=os.environ.get("SECRET_KEY"),
+        # Old keys still accepted for session cookies while a new SECRET_KEY rolls out (comma-separated).
+        SECRET_KEY_FALLBACKS=[k for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if k],
         SQLALCHEMY_DATABASE_URI=_database_url(app.instance_path),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         SOCKETIO_MESSAGE_QUEUE=os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,

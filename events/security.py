@@ -51,6 +51,9 @@ PERMISSIONS = {
 def install(app: Flask) -> None:
     """Add the security headers and the rate limits to ``app`` (after every blueprint)."""
     production = app.config["PRODUCTION"]
+    if production:
+        # Whatever else the configuration says, production cookies travel over HTTPS only.
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
     proxies = int(app.config.get("PROXY_COUNT") or 0)
     if proxies:
         # Behind a reverse proxy the client's address and scheme arrive in X-Forwarded-*; trust
