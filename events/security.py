@@ -92,12 +92,13 @@ def install(app: Flask) -> None:
     _limit(app, limiter, "auth.login", app.config["RATELIMIT_LOGIN_PER_EMAIL"], login_email,
            methods=["POST"], deduct_when=_refused_sign_in,
            message="too many sign-in attempts for this email")
-    for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/me/<"):
-            # Only misses count: a delegate opening their own page never gets near the limit.
-            _limit(app, limiter, rule.endpoint, app.config["RATELIMIT_PRIVATE_LINK"], client_ip,
-                   deduct_when=_not_found, scope="private-link",
-                   message="too many unknown private links from this address")
+    private = sorted({rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.startswith("/me/<")})
+    for endpoint in private:
+        # One counter for every page, feed and form under /me/<token>; only misses count, so a
+        # delegate opening their own page never gets near the limit.
+        _limit(app, limiter, endpoint, app.config["RATELIMIT_PRIVATE_LINK"], client_ip,
+               deduct_when=_not_found, scope="private-link",
+               message="too many unknown private links from this address")
     if "checkin_api.redeem" in app.view_functions:
         _limit(app, limiter, "checkin_api.redeem", app.config["RATELIMIT_BADGE_CODES"], scanning_device,
                deduct_when=_not_found, message="too many unknown badge codes from this device")

@@ -136,6 +136,23 @@ def test_every_page_of_the_demo_carries_the_security_headers(sqlite_app, demo):
     assert_security_headers(worker, "sw.js")
 
 
+def test_no_template_has_inline_script_style_or_handlers():
+    """Pages the walk cannot reach (a badge job, print sheets) follow the policy too."""
+    from tests.conftest import ROOT
+
+    emails = {"notify/_email.html", "notify/_links.html"}  # mail clients need inline styles
+    checked = 0
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        name = path.relative_to(ROOT / "templates").as_posix()
+        if name in emails or name.startswith("notify/email_"):
+            continue
+        page = _Page()
+        page.feed(path.read_text())
+        assert page.inline == [], f"{name}: {page.inline[:5]}"
+        checked += 1
+    assert checked > 50
+
+
 def test_error_pages_and_the_api_carry_the_headers_too(client, api, conference):
     assert_security_headers(client.get("/no/such/page"), "404")
     assert_security_headers(api.get("/api/v1/conferences"), "API")
@@ -289,11 +306,13 @@ def test_a_device_guessing_badge_codes_gets_429(api, conference, make_organiser)
     assert other.status_code == 403  # not a manager of this conference, but not throttled
 
 
-def test_guessing_private_links_gets_429_and_real_links_still_open(client, conference, make_delegate):
+def test_guessing_private_links_gets_429_and_real_links_still_open(app, client, conference,
+                                                                   make_delegate):
     ann = make_delegate(conference)
-    for n in range(20):
+    allowed = int(app.config["RATELIMIT_PRIVATE_LINK"].split()[0])
+    for n in range(allowed):
         assert client.get(f"/me/not-a-token-{n}").status_code == 404
-    blocked = client.get("/me/not-a-token-20")
+    blocked = client.get(f"/me/not-a-token-{allowed}")
     assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
     assert re.search(r"[Tt]oo many", blocked.get_data(as_text=True))
     assert client.get(f"/me/{ann.token}/agenda.ics").status_code == 429  # one limit for all /me pages
