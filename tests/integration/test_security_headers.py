@@ -245,13 +245,23 @@ def test_successful_sign_ins_cost_nothing(client, organiser, login):
         client.post("/logout")
 
 
-def test_the_limits_can_be_switched_off_and_are_on_by_default(sqlite_app, tmp_path):
+def test_the_limits_are_on_in_tests_and_can_be_switched_off(sqlite_app, tmp_path):
     from app import create_app
+    from events.extensions import db
 
-    assert sqlite_app.config["RATELIMIT_ENABLED"] is True
+    assert sqlite_app.config["RATELIMIT_ENABLED"] is True  # the suite runs with the limits on
     off = create_app({"TESTING": True, "SECRET_KEY": "k", "RATELIMIT_ENABLED": False,
+                      "WTF_CSRF_ENABLED": False,
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'off.db'}"})
     assert off.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    with off.app_context():
+        db.create_all()
+        client = off.test_client()
+        answers = {client.post("/login", data={"email": f"x{n}@example.org", "password": "no"}).status_code
+                   for n in range(12)}
+        assert answers == {422}
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_redis_stores_the_counters_when_the_app_has_redis(monkeypatch, tmp_path):
