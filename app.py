@@ -38,6 +38,8 @@ def create_app(config: dict | None = None) -> Flask:
     production = os.environ.get("CONVENOR_ENV", "development") == "production"
     app.config.update(
         SECRET_KEY=os.environ.get("SECRET_KEY"),
+        # Old keys still accepted for session cookies while a new SECRET_KEY rolls out (comma-separated).
+        SECRET_KEY_FALLBACKS=[k for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if k],
         SQLALCHEMY_DATABASE_URI=_database_url(app.instance_path),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         SOCKETIO_MESSAGE_QUEUE=os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
@@ -63,6 +65,20 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=production,
         REMEMBER_COOKIE_SECURE=production,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        # Redirect plain HTTP to HTTPS in the app (usually the proxy's job; HSTS is on in production).
+        FORCE_HTTPS=_flag(os.environ.get("CONVENOR_FORCE_HTTPS", "")),
+        # Reverse proxies in front of the app, whose X-Forwarded-For/-Proto are trusted (0: none).
+        PROXY_COUNT=int(os.environ.get("CONVENOR_PROXY_COUNT") or 0),
+        # Rate limits (events/security.py, docs/security.md); storage defaults to Redis when the
+        # app has one (REDIS_URL or a redis:// Socket.IO queue), else this process's memory.
+        RATELIMIT_ENABLED=os.environ.get("RATELIMIT_ENABLED", "1") != "0",
+        RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI") or None,
+        RATELIMIT_LOGIN_PER_IP=os.environ.get("RATELIMIT_LOGIN_PER_IP") or "10 per minute",
+        RATELIMIT_LOGIN_PER_EMAIL=os.environ.get("RATELIMIT_LOGIN_PER_EMAIL") or "5 per minute",
+        RATELIMIT_PRIVATE_LINK=os.environ.get("RATELIMIT_PRIVATE_LINK") or "60 per minute",
+        RATELIMIT_BADGE_CODES=os.environ.get("RATELIMIT_BADGE_CODES") or "30 per minute",
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
         JSON_SORT_KEYS=False,
@@ -80,6 +96,8 @@ def create_app(config: dict | None = None) -> Flask:
         # Development only: a per-process key, so sessions do not survive a restart.
         app.config["SECRET_KEY"] = os.urandom(32).hex()
     _check_slack(app)
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = _limit_storage(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
@@ -104,6 +122,7 @@ def create_app(config: dict | None = None) -> Flask:
     import events.exchange
     import events.live
     import events.notify
+    import events.security
 
     events.conference.install(app)  # programme, delegates, sign-in, organiser pages, JSON API
     events.live.install(app)  # Socket.IO /live, Now & Next, announcements
@@ -114,7 +133,20 @@ def create_app(config: dict | None = None) -> Flask:
     events.checkin.install(app)  # QR check-in: badges, lists, redeem API, scanner, arrivals
     events.notify.install(app)  # the outbox: Slack DMs, email, reminders; notify-worker
     bot.install(app)  # the Slack bot (POST /slack/events) and the web chat on delegate pages
+    events.security.install(app)  # last: headers on every response, rate limits on routes by name
     return app
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _limit_storage(app: Flask) -> str:
+    """Share rate-limit counters through Redis when the app has one, else keep them in memory."""
+    for url in (os.environ.get("REDIS_URL"), app.config.get("SOCKETIO_MESSAGE_QUEUE")):
+        if url and url.startswith(("redis://", "rediss://")):
+            return url
+    return "memory://"
 
 
 def _check_slack(app: Flask) -> None:

@@ -11,6 +11,7 @@ from events.conference import services
 from events.conference.forms import LoginForm
 from events.conference.models import Organiser
 from events.extensions import login_manager
+from events.security import retry_after
 
 bp = Blueprint("auth", __name__)
 
@@ -44,6 +45,18 @@ def login():
             return redirect(_safe_next(request.args.get("next"), organiser))
         form.password.errors.append("Email or password is not right.")
     return render_template("auth/login.html", form=form), 422 if form.errors else 200
+
+
+@bp.errorhandler(429)
+def throttled(exc):
+    """Show the sign-in form again, saying how long to wait (the password is not checked)."""
+    wait = retry_after(exc)
+    form = LoginForm(formdata=None)
+    form.email.data = request.form.get("email", "")
+    message = (f"Too many sign-in attempts. For your security, wait {wait} seconds "
+               "before trying again.")
+    return render_template("auth/login.html", form=form, throttled=message), 429, \
+        {"Retry-After": str(wait)}
 
 
 @bp.route("/logout", methods=["POST"])

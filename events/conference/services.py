@@ -231,12 +231,28 @@ def create_organiser(email: str, password: str, *, name: str = "", role: str = "
     return organiser
 
 
+_DUMMY_HASH: list[str] = []
+
+
+def _dummy_hash() -> str:
+    # Made once per process with today's default method, so it costs what a real check costs.
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(generate_password_hash(secrets.token_urlsafe(16)))
+    return _DUMMY_HASH[0]
+
+
 def authenticate(email: str, password: str) -> Organiser | None:
-    """Return the organiser whose email and password match, else None."""
+    """Return the organiser whose email and password match, else None.
+
+    An unknown email still checks the password against a dummy hash, so the answer takes as
+    long as for a real account and the timing does not tell which emails have one.
+    """
     organiser = db.session.scalar(
         select(Organiser).where(Organiser.email == (email or "").strip().lower())
     )
-    if organiser and check_password_hash(organiser.password_hash, password or ""):
+    stored = organiser.password_hash if organiser is not None and organiser.password_hash else None
+    matches = check_password_hash(stored or _dummy_hash(), password or "")
+    if stored is not None and matches:
         return organiser
     return None
 

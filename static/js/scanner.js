@@ -204,9 +204,22 @@
     show("busy", "Checking…", label, "");
     return post(item).then(function (res) {
       setNet(true);
+      if (res[0] === 429) return paused(item, label, res[1]);
       answer(res[0], res[1], false);
       flush();
     }, function () { return keep(item, label); });
+  }
+
+  // Too many unknown codes from this device: the server refuses every scan for a while, good
+  // badges too, so keep this one and upload it when the wait is over (flush retries).
+  function paused(item, label, body) {
+    var wait = (body && body.retry_after) || 60;
+    return enqueue(item).then(function (n) {
+      show("queued", "Paused: too many unknown badge codes from this device", label,
+           "Saved on this device; it uploads in about " + wait + " seconds (" + n + " waiting). " +
+           "Let them in if the badge looks right.");
+      recent((label || "code") + " — saved, scanning paused", "queued");
+    });
   }
 
   function keep(item, label) {
@@ -237,6 +250,7 @@
         chain = chain.then(function () {
           return post(item).then(function (res) {
             if (notNow(res)) { var stop = new Error("not signed in"); stop.signIn = true; throw stop; }
+            if (res[0] === 429) { var later = new Error("throttled"); later.throttled = true; throw later; }
             answer(res[0], res[1], true);
             sent += 1;
             return dequeue(item.nonce);
@@ -251,6 +265,7 @@
         }
       });
     }).catch(function (err) {
+      if (err && err.throttled) return;  // still queued; the next flush tries again
       if (!(err && err.signIn)) { setNet(false); return; }
       $("net").dataset.state = "signed-out";
       $("net-text").textContent = "Signed out — sign in again and reload this page to upload saved scans";

@@ -1,7 +1,7 @@
 /* Convenor door scanner service worker: keeps the scanner page and its files available when
  * the venue network drops. API calls are never cached: scans queue in IndexedDB instead. */
 var SLUG = {{ slug|tojson }};
-var CACHE = "convenor-door-" + SLUG + "-v1";
+var CACHE = "convenor-door-" + SLUG + "-v2";
 var PAGE = "/door/" + SLUG + "/";
 var FILES = [PAGE, "/static/js/scanner.js", "/static/css/checkin.css", "/static/css/convenor.css",
              "/static/vendor/pico/pico.min.css", "/static/vendor/jsqr/jsQR.js"];
@@ -10,7 +10,14 @@ self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (c) { return c.addAll(FILES); }).catch(function () {}));
   self.skipWaiting();
 });
-self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
+self.addEventListener("activate", function (event) {
+  // Drop this door's older caches (a new scanner.js must not be shadowed by a cached one).
+  event.waitUntil(caches.keys().then(function (names) {
+    return Promise.all(names.filter(function (n) {
+      return n.indexOf("convenor-door-" + SLUG + "-") === 0 && n !== CACHE;
+    }).map(function (n) { return caches.delete(n); }));
+  }).catch(function () {}).then(function () { return self.clients.claim(); }));
+});
 self.addEventListener("fetch", function (event) {
   var req = event.request;
   if (req.method !== "GET") return;

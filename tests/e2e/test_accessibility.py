@@ -17,11 +17,32 @@ TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 SLUG = "trust-leaders-2027"
 
 
+#: Records what the page's Content-Security-Policy blocked; init scripts are not subject to it.
+CSP_WATCH = """if (!window.__cspBlocked) {
+  window.__cspBlocked = [];
+  document.addEventListener("securitypolicyviolation", (e) =>
+    window.__cspBlocked.push(e.effectiveDirective + " " + (e.blockedURI || "inline")));
+}"""
+
+
+def load_axe(page) -> None:
+    """Put axe-core in the page from outside it (the CSP refuses an inline <script>)."""
+    page.evaluate(AXE + "\n;undefined")
+
+
 def violations(page, url: str) -> list[dict]:
-    """Open ``url`` and return axe's WCAG A/AA violations (rule, impact, first offenders)."""
+    """Open ``url`` and return axe's WCAG A/AA violations (rule, impact, first offenders).
+
+    The page keeps its Content-Security-Policy; anything it blocked (an inline style or script
+    left behind, a Socket.IO connection refused) is reported as a violation too.
+    """
+    page.add_init_script(CSP_WATCH)
     page.goto(url)
     page.wait_for_load_state("networkidle")
-    page.add_script_tag(content=AXE)
+    blocked = page.evaluate("() => window.__cspBlocked")
+    if blocked:
+        return [{"rule": "content-security-policy", "impact": "blocked", "where": blocked[:5]}]
+    load_axe(page)
     return page.evaluate(
         """async (tags) => {
              const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
@@ -57,10 +78,22 @@ def test_the_checker_itself_catches_a_violation(live_server, browser, demo):
     page.goto(f"{live_server.url}/c/{SLUG}/")
     page.evaluate("""() => { const i = document.createElement('input'); i.type = 'text';
                              document.querySelector('main').appendChild(i); }""")
-    page.add_script_tag(content=AXE)
+    load_axe(page)
     found = page.evaluate("async (tags) => (await axe.run(document, {runOnly: {type: 'tag', "
                           "values: tags}})).violations.map(v => v.id)", TAGS)
     assert "label" in found  # an unlabelled field is reported, so an empty list below means something
+
+
+def test_the_policy_is_on_and_a_blocked_inline_style_is_reported(live_server, browser, demo):
+    page = browser.new_page()
+    page.add_init_script(CSP_WATCH)
+    response = page.goto(f"{live_server.url}/c/{SLUG}/programme")
+    assert "style-src 'self'" in response.headers["content-security-policy"]
+    page.evaluate("""() => { const p = document.createElement('p'); p.textContent = 'x';
+                             p.setAttribute('style', 'color: red');
+                             document.querySelector('main').appendChild(p); }""")
+    page.wait_for_function("() => window.__cspBlocked.length > 0")
+    assert any(b.startswith("style-src") for b in page.evaluate("() => window.__cspBlocked"))
 
 
 def test_public_and_delegate_pages_meet_wcag_aa(live_server, browser, demo):

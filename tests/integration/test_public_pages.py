@@ -16,7 +16,7 @@ def test_home_programme_speakers_session(client, conference, make_room, make_ses
     home = client.get("/c/tlc/").get_data(as_text=True)
     assert "Making schools a safe space for everyone" in home and "Jon Yates" in home
     grid = client.get("/c/tlc/programme").get_data(as_text=True)
-    assert 'class="tt-room"' in grid and "Main Hall" in grid and "09:15–10:00" in grid
+    assert 'class="tt-room tt-r1 tt-c2"' in grid and "Main Hall" in grid and "09:15–10:00" in grid
     speakers = client.get("/c/tlc/speakers").get_data(as_text=True)
     assert "Keynote speaker" in speakers and "Leads YEF." in speakers
     page = client.get(f"/c/tlc/sessions/{session.id}").get_data(as_text=True)
