@@ -11,6 +11,7 @@ Figures and how to rerun them: docs/reliability.md, "Races".
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -405,3 +406,67 @@ def test_revocation_is_announced_and_the_room_closed(app, conference, live_deleg
     room = sockets.delegate_room(live_delegate.id)
     assert closed == [(room, sockets.NAMESPACE)]
     assert ("link_revoked", room) in emitted
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_revocation_reaches_sockets_held_by_another_process(pg_server, redis_server, tmp_path):
+    """Two `python app.py` processes sharing PostgreSQL and a Redis queue: cancelling a delegate
+    through A cuts the socket A holds, and the socket B holds hears ``link_revoked`` and, even
+    if it ignores it, no private event again (B closed the room through the queue)."""
+    import queue
+
+    import socketio as socketio_client
+
+    from tests.integration.test_live_server import TRANSPORTS, Server, seed
+
+    url = pg_server("convenor_races_revoke")
+    seeded = seed(url)
+    auth = {"conference": "tlc", "delegate_token": seeded["delegate_token"]}
+    server_a = Server(url, tmp_path / "a.log", redis_server)
+    server_b = Server(url, tmp_path / "b.log", redis_server)
+    made = []
+
+    def client(server):
+        got: queue.Queue = queue.Queue()
+        sio = socketio_client.Client(reconnection=False)
+        for name in ("link_revoked", "round_starting"):
+            sio.on(name, lambda data, name=name: got.put((name, data)), namespace="/live")
+        sio.connect(server.url, namespaces=["/live"], auth=auth, transports=TRANSPORTS,
+                    wait_timeout=10)
+        made.append(sio)
+        return sio, got
+
+    try:
+        on_a, got_a = client(server_a)
+        on_b, got_b = client(server_b)
+        listed = server_a.api("GET", "/api/v1/conferences/tlc/delegates", seeded["token"])
+        delegate_id = next(d["id"] for d in listed if d["email"] == "ann@example.org")
+        # A private event for that delegate, emitted through the queue as any process would.
+        emitter = socketio_client.RedisManager(redis_server, channel="flask-socketio",
+                                               write_only=True)
+
+        def private() -> None:
+            emitter.emit("round_starting", {"conference": "tlc", "place": {"table": "Table 1"}},
+                         room=sockets.delegate_room(delegate_id), namespace="/live")
+
+        private()
+        assert got_a.get(timeout=5)[0] == got_b.get(timeout=5)[0] == "round_starting"
+        server_a.api("PATCH", f"/api/v1/conferences/tlc/delegates/{delegate_id}",
+                     seeded["token"], {"status": "cancelled"})
+        assert got_b.get(timeout=5) == ("link_revoked", {"conference": "tlc",
+                                                         "reason": "cancelled"})
+        deadline = time.monotonic() + 5
+        while on_a.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not on_a.connected  # A's own socket: cut by the server
+        private()
+        with pytest.raises(queue.Empty):
+            got_b.get(timeout=1.5)
+        assert on_b.connected  # the ignoring client held on, but hears nothing private
+    finally:
+        for sio in made:
+            if sio.connected:
+                sio.disconnect()
+        server_a.stop()
+        server_b.stop()
