@@ -36,6 +36,7 @@ STATUS = {
     "room_clash": 409,
     "duplicate": 409,
     "conflict": 409,
+    "full": 409,
     "revoked": 409,
     "canceled": 409,
     "not_checked_in": 409,

@@ -48,6 +48,11 @@ delegate_promoted = _signals.signal("delegate-promoted")
 #: Delegates were added by hand or by import. kwargs: ``count``.
 delegates_changed = _signals.signal("delegates-changed")
 
+#: A delegate's private link stopped opening their live channel: the link was replaced, or the
+#: delegate is no longer active (cancelled, moved to the waitlist). kwargs: ``delegate``,
+#: ``reason`` ("rotated", "cancelled", "waitlisted"). Live connections opened with it close.
+delegate_link_revoked = _signals.signal("delegate-link-revoked")
+
 #: A delegate was checked in (or out). kwargs: ``delegate``, ``checkin`` (the record), ``list_name``.
 delegate_checked_in = _signals.signal("delegate-checked-in")
 

@@ -347,8 +347,9 @@ def move_delegate(session: Session, delegate_id: int, round_number: int,
     """Seat a delegate at another table in one round of the newest plan; return that plan.
 
     A published plan is never changed: the move makes a new draft. The move is refused
-    (``rule_broken``) if it breaks a hard rule the plan kept before (capacity, host,
-    step-free access, absence), and refused (``round_started``) in a round that has started.
+    (``full``) when the table has no free seat in that round, (``rule_broken``) if it breaks
+    another hard rule the plan kept before (host, step-free access, absence), and
+    (``round_started``) in a round that has started. Simultaneous moves run one at a time.
     """
     plan, rounds, _ = rounds_services.open_round_for_move(
         FORMAT, session, round_number, field="round_number",
@@ -369,6 +370,9 @@ def move_delegate(session: Session, delegate_id: int, round_number: int,
     if current == table.id:
         raise ConvenorError("invalid", f"{delegate.name} already sits at {table.name} in round "
                             f"{round_number}", [{"field": "table_id", "message": "is their table"}])
+    # Checked under the block's lock (taken by open_round_for_move): the seats as they are.
+    rounds_services.refuse_if_full(len(after[round_number - 1][table.id]), table.capacity,
+                                   table.name, f"in round {round_number}", "table_id")
     after[round_number - 1][table.id].append(delegate.id)
     try:
         old = set(cafe.check(problem, before, names=names))

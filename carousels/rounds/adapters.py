@@ -408,7 +408,8 @@ def move_operation(summary: str, plan_schema: str, keys: tuple[str, str, str],
                    params: list) -> dict:
     """Return the OpenAPI operation of a format's hand move (body: the three ``keys``)."""
     return op(summary, {"200": json_body(ref(plan_schema), "The changed draft")},
-              body=obj({k: INT for k in keys}, list(keys)), params=params, extra=("415", "422"))
+              body=obj({k: INT for k in keys}, list(keys)), params=params,
+              extra=("409", "415", "422"))
 
 
 def add_api_routes(bp: Any, block: str, lookup: Callable[[Conference, int], Session], *,

@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from carousels.rounds import notices
-from events import signals
+from events import locking, signals
 from events.checkin.services import door_summary
 from events.conference.models import Conference, Delegate, Session
 from events.conference.services import Fields
@@ -350,12 +350,33 @@ def commit_plan(fmt: Format) -> None:
         raise ConvenorError("conflict", fmt.save_conflict) from None
 
 
+def lock_block(session: Session, guard: str) -> None:
+    """Hold the block's lock until this transaction ends: its plan changes go one at a time.
+
+    The lock is on the block's session row, the one row every plan version belongs to, so a
+    move that turns a published plan into a new draft and the move right behind it (which must
+    find that draft, not make a second one) are serialised too. Take it before reading what
+    the change depends on; it expires what was read before.
+    """
+    locking.lock_row(Session, session.id, guard=guard)
+
+
+def refuse_if_full(taken: int, capacity: int, place: str, when: str, field: str) -> None:
+    """Raise ``full`` when ``taken`` of ``capacity`` seats at ``place`` are taken ``when``."""
+    if taken >= capacity:
+        raise ConvenorError("full", f"{place} is full {when} ({taken} of {capacity} seats "
+                            "taken); reload the plan", [{"field": field, "message": "is full"}])
+
+
 def open_round_for_move(fmt: Format, session: Session, number: int, *, field: str,
                         started: Callable[[Any], ConvenorError]) -> tuple[Any, list, Any]:
-    """Return (newest plan, rounds, round ``number``) for a hand move, or raise.
+    """Lock the block and return (newest plan, rounds, round ``number``) for a hand move.
 
+    The lock (``lock_block``) holds until the move commits or rolls back, so the move checks
+    seats against the plan as it is, and simultaneous moves into one free seat fill it once.
     Codes: ``no_plan``, ``invalid`` (no such round), and ``started(round)``'s error.
     """
+    lock_block(session, "move")
     plan = latest_plan(fmt, session)
     if plan is None:
         raise ConvenorError("no_plan", fmt.no_plan)
@@ -423,15 +444,26 @@ def publish_plan(fmt: Format, session: Session, version: int | None = None, *,
 
     The previously published version becomes "superseded" in the same commit, so a failure
     leaves it published. A plan that breaks a hard rule (``rule_broken``) is refused; two
-    organisers publishing at once get ``conflict``. Publishing the version that is already
-    published changes nothing and sends nothing. Sends ``allocation_published`` after the
-    commit.
+    organisers publishing at once get ``conflict`` (the block is locked, so the others find
+    the plan published by the winner: one publish, one set of notices). Publishing the version
+    that was already published changes nothing and sends nothing. Sends
+    ``allocation_published`` after the commit.
     """
     plan = get_plan(fmt, session, version) if version is not None else latest_plan(fmt, session)
     if plan is None:
         raise ConvenorError("no_plan", fmt.no_plan)
     if plan.status == "published":
         return plan  # a repeated publish (double click, retry) returns the first result
+    chosen, seen = plan.version, plan.status
+    # The conference row first (the publish advances its version), then the block: the order
+    # update_session takes them in, so the two never wait for each other in a circle.
+    locking.lock_row(Conference, session.conference_id, guard="publish")
+    lock_block(session, "publish")
+    plan = get_plan(fmt, session, chosen)
+    if plan.status != seen or (version is None and latest_plan(fmt, session).version != chosen):
+        # Published by someone else (or overtaken by a newer draft) while we waited.
+        db.session.rollback()
+        raise ConvenorError("conflict", fmt.publish_conflict)
     try:
         previous = published_plan(fmt, session)
         if previous is not None:

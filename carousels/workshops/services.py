@@ -581,8 +581,9 @@ def move_delegate(session: Session, delegate_id: int, slot_number: int,
     """Put a delegate in another workshop in one slot of the newest plan; return that plan.
 
     A published plan is never changed: the move makes a new draft. The move is refused
-    (``rule_broken``) if it breaks a hard rule (capacity, a workshop twice, a workshop not
-    running in that slot, the room's access) and (``slot_started``) in a started slot.
+    (``full``) when the workshop has no free seat in that slot, (``rule_broken``) if it breaks
+    another hard rule (a workshop twice, a workshop not running in that slot, the room's
+    access) and (``slot_started``) in a started slot. Simultaneous moves run one at a time.
     """
     plan, slots, slot = rounds_services.open_round_for_move(
         FORMAT, session, slot_number, field="slot_number",
@@ -598,6 +599,10 @@ def move_delegate(session: Session, delegate_id: int, slot_number: int,
     if after.get(delegate.id, {}).get(slot.number) == workshop.id:
         raise ConvenorError("invalid", f"{delegate.name} is already in {workshop.title} in "
                             f"{slot.name}", [{"field": "workshop_id", "message": "is their workshop"}])
+    # Checked under the block's lock (taken by open_round_for_move): the seats as they are.
+    rounds_services.refuse_if_full(
+        sum(1 for seats in after.values() if seats.get(slot.number) == workshop.id),
+        workshop.capacity, workshop.title, f"in {slot.name}", "workshop_id")
     after.setdefault(delegate.id, {})[slot.number] = workshop.id
     new: list[str] = []
     why = excluded(delegate, workshop)

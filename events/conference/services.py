@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from events import hooks, signals
+from events import hooks, locking, signals
 from events.conference import programme
 from events.conference.models import (
     ORGANISER_ROLES,
@@ -931,8 +931,24 @@ def _email_taken(conference: Conference, email: str, delegate_id: int | None) ->
     return other is not None and other.id != delegate_id
 
 
+def _already_registered(conference: Conference, email: str) -> ConvenorError:
+    """Return the ``duplicate`` error for ``email``, naming the delegate who holds it."""
+    holder = db.session.scalar(select(Delegate.id).where(Delegate.conference_id == conference.id,
+                                                         Delegate.email == email))
+    return ConvenorError(
+        "duplicate",
+        f"{email} is already registered",
+        [{"field": "email", "message": "is already registered for this conference",
+          "delegate_id": holder}],
+    )
+
+
 def create_delegate(conference: Conference, data: dict) -> Delegate:
-    """Register one delegate; emails are unique within a conference."""
+    """Register one delegate; emails are unique within a conference.
+
+    Simultaneous creates with one email give one delegate: the others get ``duplicate``, whose
+    details name the delegate that won (``delegate_id``). Also ``invalid``.
+    """
     values, errors = delegate_values(data)
     if errors:
         raise ConvenorError(
@@ -940,18 +956,30 @@ def create_delegate(conference: Conference, data: dict) -> Delegate:
             "the delegate is not valid: " + "; ".join(f"{e['field']} {e['message']}" for e in errors),
             errors,
         )
-    if _email_taken(conference, values["email"], None):
-        raise ConvenorError(
-            "duplicate",
-            f"{values['email']} is already registered",
-            [{"field": "email", "message": "is already registered for this conference"}],
-        )
-    if _slack_taken(conference, values.get("slack_user_id"), None):
-        raise ConvenorError("duplicate", "that Slack account is linked to another delegate",
-                            _SLACK_TAKEN)
-    delegate = Delegate(conference=conference, **values)
-    db.session.add(delegate)
-    db.session.commit()
+    guarded = not locking.guard_off("delegate")
+    if guarded:
+        _lock_registrations(conference)  # the email check and the insert, one at a time
+    try:
+        if _email_taken(conference, values["email"], None):
+            raise _already_registered(conference, values["email"])
+        if _slack_taken(conference, values.get("slack_user_id"), None):
+            raise ConvenorError("duplicate", "that Slack account is linked to another delegate",
+                                _SLACK_TAKEN)
+        delegate = Delegate(conference=conference, **values)
+        db.session.add(delegate)
+        db.session.commit()
+    except IntegrityError:
+        # Without the lock (another writer that does not take it): the unique index decides.
+        db.session.rollback()
+        if not guarded:
+            raise
+        if _email_taken(conference, values["email"], None):
+            raise _already_registered(conference, values["email"]) from None
+        raise ConvenorError("conflict", "another change to the delegates was saved at the same "
+                            "moment; try again") from None
+    except ConvenorError:
+        db.session.rollback()  # releases the lock
+        raise
     signals.delegates_changed.send(conference, count=1)
     return delegate
 
@@ -982,15 +1010,23 @@ def update_delegate(delegate: Delegate, data: dict) -> Delegate:
         setattr(delegate, key, value)
     promoted = _promote_waitlisted(delegate.conference, exclude=delegate.id) if freed else []
     db.session.commit()
+    if freed:  # their private link no longer opens the live channel: close what it opened
+        signals.delegate_link_revoked.send(delegate.conference, delegate=delegate,
+                                           reason=delegate.status)
     for person in promoted:
         signals.delegate_promoted.send(delegate.conference, delegate=person)
     return delegate
 
 
 def rotate_delegate_token(delegate: Delegate) -> str:
-    """Give a delegate a new private link; the old one stops working at once."""
+    """Give a delegate a new private link; the old one stops working at once.
+
+    Sends ``delegate_link_revoked`` after the commit, so live connections opened with the old
+    link close too.
+    """
     delegate.token = new_token()
     db.session.commit()
+    signals.delegate_link_revoked.send(delegate.conference, delegate=delegate, reason="rotated")
     return delegate.token
 
 

@@ -286,6 +286,30 @@ def _on_checked_in(conference, delegate=None, checkin=None, list_name=None, **_)
     publish(conference, [("checkin_stats", "organisers", payload)], record=False)
 
 
+@signals.delegate_link_revoked.connect
+def _on_link_revoked(conference, delegate=None, reason="", **_):
+    """Cut every live connection a revoked private link opened, at once.
+
+    The page is told (``link_revoked``, so it stops and says why), the sockets connected to
+    this process are disconnected, and the delegate's room is closed. The emit and the
+    ``close_room`` go through the message queue when there is one, so a socket held by
+    another process leaves the room at once and hears nothing private again; its page
+    disconnects on ``link_revoked``, and a reconnect with the old link is refused.
+    """
+    if delegate is None or socketio.server is None:
+        return
+    room = delegate_room(delegate.id)
+    try:
+        here = [sid for sid, _ in socketio.server.manager.get_participants(NAMESPACE, room)]
+        socketio.emit("link_revoked", {"conference": conference.slug, "reason": reason},
+                      to=room, namespace=NAMESPACE)
+        for sid in here:
+            socketio.server.disconnect(sid, namespace=NAMESPACE)
+        socketio.close_room(room, namespace=NAMESPACE)
+    except Exception:  # pragma: no cover - e.g. Redis unreachable; the link is revoked anyway
+        log.exception("could not close the live connections of delegate %s", delegate.id)
+
+
 def config_summary() -> dict:
     """Return the live settings, for the organisers' Live page."""
     return {"message_queue": bool(current_app.config.get("SOCKETIO_MESSAGE_QUEUE"))}

@@ -235,7 +235,17 @@
     status("Live", "live"); catchUp();
     if (page === "arrivals") refresh([]);  // arrival figures are not in the catch-up log
   });
-  socket.on("disconnect", function () { status("Reconnecting…", "offline"); });
+  var revoked = false;
+  socket.on("link_revoked", function (data) {
+    // This private link was replaced or the registration cancelled: the server cuts the
+    // connection; never reconnect with the old link.
+    revoked = true;
+    socket.disconnect();
+    status(data && data.reason === "rotated"
+      ? "Live updates stopped: this private link was replaced. Open your new link."
+      : "Live updates stopped: this registration is no longer active.", "offline");
+  });
+  socket.on("disconnect", function () { if (!revoked) status("Reconnecting…", "offline"); });
   socket.on("connect_error", function (err) {
     status("Reconnecting…", "offline");
     if (err && err.message && !socket.active) status("Live updates unavailable: " + err.message, "offline");
@@ -243,7 +253,7 @@
   Object.keys(handlers).forEach(function (event) {
     socket.on(event, function (data) { dispatch(event, data); });
   });
-  setInterval(catchUp, 60000);
+  setInterval(function () { if (!revoked) catchUp(); }, 60000);
   if (page === "arrivals") setInterval(function () { refresh([]); }, 30000);
 
   var dismiss = document.querySelector("#live-message button");
