@@ -64,7 +64,10 @@ USAGE = {
     "reminders": "Usage: `/convenor reminders on|off`",
     "agenda": "Usage: `/convenor agenda [today|tomorrow|YYYY-MM-DD]`",
     "table": "Usage: `/convenor table [round]`",
+    "cancel": "Usage: `/convenor cancel` (then press the button to confirm)",
 }
+#: Commands a known delegate gets answered in the ack (an unknown one is looked up after it).
+DELEGATE_COMMANDS = ("next", "agenda", "table", "cancel")
 
 
 # --------------------------------------------------------------------------- wiring
@@ -110,6 +113,8 @@ def build(flask_app: Flask) -> App:
     bolt.event("app_home_opened")(ack=_ack, lazy=[publish_home])
     for action_id in ("home_next", "home_table", "home_stats"):
         bolt.action(action_id)(ack=_ack, lazy=[home_action])
+    bolt.action("cancel_confirm")(ack=_ack, lazy=[confirm_cancel])
+    bolt.action("cancel_keep")(ack=_ack, lazy=[keep_place])
     bolt.action("home_prefs")(ack=_ack, lazy=[open_prefs_action])
     bolt.action("home_signup")(ack=_ack, lazy=[open_signup_action])
     return bolt
@@ -413,7 +418,7 @@ def plan_command(text: str, user_id: str) -> tuple[str, Reply | None]:
             return "done", Reply(exc.message, code=exc.code)
         return "done", Reply(f"Linked: you are {delegate.name} on Slack now.",
                              links=answers.delegate_links(delegate, base_url()))
-    if sub == "help" or sub not in ("next", "agenda", "table"):
+    if sub == "help" or sub not in DELEGATE_COMMANDS:
         if known_organiser(user_id) or services.delegate_for_slack_user(conference, user_id):
             # Door staff are linked too: require_manager decides who sees organiser commands.
             manager = resolve_organiser(conference, user_id, None) is not None
@@ -421,7 +426,12 @@ def plan_command(text: str, user_id: str) -> tuple[str, Reply | None]:
         return "lazy", None  # an organiser Slack has not matched yet gets their commands too
     delegate, problem = resolve_delegate(conference, user_id, None)
     if delegate is None:
-        return ("done", problem) if problem and problem.code == "canceled" else ("lazy", None)
+        if problem and problem.code == "canceled":
+            return "done", problem
+        if sub == "cancel" and known_organiser(user_id):
+            manager = resolve_organiser(conference, user_id, None) is not None
+            return "done", answers.nothing_to_cancel(conference, organiser=manager)
+        return "lazy", None
     return "done", delegate_command(delegate, sub, args)
 
 
@@ -435,6 +445,8 @@ def delegate_command(delegate: Delegate, sub: str, args: list[str]) -> Reply:
             return Reply(USAGE["agenda"], code="usage")
         return answers.answer_agenda(delegate, day=args[0].lower() if args else None,
                                      base_url=base_url())
+    if sub == "cancel":
+        return Reply(USAGE["cancel"], code="usage") if args else answers.cancel_prompt(delegate)
     if args and not (len(args) == 1 and args[0].isdigit()):
         return Reply(USAGE["table"], code="usage")
     return answers.answer_table(delegate, round_number=int(args[0]) if args else None)
@@ -505,12 +517,16 @@ def run_convenor(command, client: WebClient, respond, context):
             open_prefs(client, conference, user_id, command.get("trigger_id"), respond)
         elif sub in ORGANISER_COMMANDS:
             run_organiser(client, conference, sub, words[1:], text, user_id, respond)
-        elif sub not in ("next", "agenda", "table"):
+        elif sub not in DELEGATE_COMMANDS:
             organiser = resolve_organiser(conference, user_id, client)
             respond(response_type="ephemeral", replace_original=False,
                     **_message(answers.help_reply(organiser=organiser is not None)))
         else:
             delegate, problem = resolve_delegate(conference, user_id, client)
+            if delegate is None and sub == "cancel" and (problem is None
+                                                         or problem.code == "unknown_user"):
+                organiser = resolve_organiser(conference, user_id, client) is not None
+                problem = answers.nothing_to_cancel(conference, organiser=organiser)
             reply = problem if delegate is None else delegate_command(delegate, sub, words[1:])
             respond(response_type="ephemeral", replace_original=False, **_message(reply))
     except SlackApiError as exc:
@@ -998,6 +1014,45 @@ def home_action(body, client: WebClient, action):
         dm(client, user_id, answers.answer_table(delegate))
     else:
         dm(client, user_id, answers.answer_next(delegate, base_url=base_url()))
+
+
+# --------------------------------------------------------------------------- cancelling
+
+
+def _answer_action(body: dict, client: WebClient, respond, reply: Reply) -> None:
+    """Answer a button press in place of the message that held it (else in a DM)."""
+    if respond is not None and body.get("response_url"):
+        respond(replace_original=True, response_type="ephemeral", **_message(reply))
+    else:
+        dm(client, body["user"]["id"], reply)
+
+
+@tells_on_slack_failure
+def confirm_cancel(body, client: WebClient, action, respond=None):
+    """The *Cancel my registration* button under ``/convenor cancel``: withdraw, once."""
+    user_id = body["user"]["id"]
+    conference = served_conference()
+    if conference is None:
+        _answer_action(body, client, respond, NOT_CONNECTED)
+        return
+    delegate = services.delegate_for_slack_user(conference, user_id)
+    if delegate is None:
+        reply = answers.nothing_to_cancel(conference,
+                                          organiser=known_organiser(user_id) and resolve_organiser(
+                                              conference, user_id, None) is not None)
+    elif (action or {}).get("value") not in (None, "", str(delegate.id)):
+        # The prompt was for another registration (relinked since): ask again, change nothing.
+        reply = Reply("That button is out of date — type `/convenor cancel` again.", code="stale")
+    else:
+        delegate, cancelled_now = services.cancel_registration(delegate)
+        reply = answers.cancelled_reply(delegate, cancelled_now)
+    _answer_action(body, client, respond, reply)
+
+
+@tells_on_slack_failure
+def keep_place(body, client: WebClient, respond=None):
+    """The *Keep my place* button: nothing changes."""
+    _answer_action(body, client, respond, Reply("Good — your registration stays as it is."))
 
 
 # --------------------------------------------------------------------------- channel announcements

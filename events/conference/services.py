@@ -993,6 +993,30 @@ def self_register(conference: Conference, data: dict, *, slack_user_id: str | No
     return delegate, True
 
 
+def cancel_registration(delegate: Delegate) -> tuple[Delegate, bool]:
+    """Withdraw a delegate's registration at their request; return ``(delegate, cancelled_now)``.
+
+    A place freed goes to the first person on the waitlist in the same transaction
+    (``delegate_promoted`` after commit); a waitlisted delegate just leaves the waitlist.
+    Idempotent: the status is read again under the conference's write lock, so a repeat (a
+    double click, two presses at once, a retry) changes nothing, promotes no one and returns
+    ``cancelled_now = False``.
+    """
+    conference = delegate.conference
+    _lock_registrations(conference)
+    db.session.refresh(delegate)
+    if delegate.status == "cancelled":
+        db.session.rollback()
+        return delegate, False
+    freed = delegate.status == "active"
+    delegate.status = "cancelled"
+    promoted = _promote_waitlisted(conference) if freed else []
+    db.session.commit()
+    for person in promoted:
+        signals.delegate_promoted.send(conference, delegate=person)
+    return delegate, True
+
+
 def _lock_registrations(conference: Conference) -> None:
     """Take the conference's write lock for the rest of this transaction.
 
