@@ -17,7 +17,6 @@ import json
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 from flask import Blueprint, Flask, current_app, jsonify, request
@@ -27,11 +26,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
 from bot import answers, blocks, intents
-from bot.models import SlackReceipt, SlackUser
+from bot import services as bot_services
 from bot.reply import Action, Item, Reply
 from carousels.rounds import services as rounds
 from carousels.workshops import services as workshop_services
@@ -40,8 +37,6 @@ from events.checkin import services as checkin
 from events.conference import services
 from events.conference.models import Conference, Delegate, Organiser
 from events.errors import ConvenorError
-from events.extensions import db
-from events.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +44,6 @@ bp = Blueprint("slack", __name__)
 
 TIMESTAMP_RE = re.compile(r"[0-9]{1,15}")
 SIGNATURE_RE = re.compile(r"v0=[0-9a-f]{64}")
-#: Receipts older than this are pruned; Slack retries within minutes.
-RECEIPT_TTL = timedelta(hours=1)
-PRUNE_EVERY = timedelta(minutes=1)
-_last_prune = [datetime.min.replace(tzinfo=UTC)]
 ORGANISER_COMMANDS = {"allocate", "publish", "round", "announce", "stats"}
 REFUSAL = "Only the conference's organisers can do that."
 USAGE = {
@@ -89,7 +80,7 @@ class AppContextExecutor(ThreadPoolExecutor):
                     log.exception("Slack lazy listener failed")
                     raise
                 finally:
-                    db.session.remove()
+                    bot_services.end_session()
 
         return super().submit(run)
 
@@ -177,11 +168,11 @@ def _known_shape(body: str, content_type: str) -> bool:
 
 
 def install(app: Flask) -> None:
-    """Turn the bot on when both Slack secrets are set; always register the route."""
-    from events.extensions import csrf
+    """Turn the bot on when both Slack secrets are set; always register the route.
 
+    ``bot.install`` exempts the blueprint from CSRF (Slack signs its requests instead).
+    """
     app.register_blueprint(bp)
-    csrf.exempt(bp)
     if app.config.get("SLACK_BOT_TOKEN") and app.config.get("SLACK_SIGNING_SECRET"):
         bolt = build(app)
         app.extensions["convenor_slack_bolt"] = bolt
@@ -204,28 +195,15 @@ def dedupe(body, next, logger):  # noqa: A002 - Bolt passes ``next`` by name
     key = _receipt_key(body)
     if key is None:
         return next()
-    now = utcnow()
-    db.session.add(SlackReceipt(key=key[:128], received_at=now))
-    if now - _last_prune[0] > PRUNE_EVERY:
-        # Old receipts go at most once a minute per process, in the same commit as the new one.
-        _last_prune[0] = now
-        db.session.execute(delete(SlackReceipt).where(SlackReceipt.received_at < now - RECEIPT_TTL))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
+    if not bot_services.record_receipt(key):
         return BoltResponse(status=200, body="")
     return next()
 
 
 def forget_failed(error, body, logger):
     """Let Slack's retry redo a request whose listener failed: drop its receipt."""
-    key = _receipt_key(body or {})
     log.error("Slack listener failed: %s", error)
-    db.session.rollback()
-    if key:
-        db.session.execute(delete(SlackReceipt).where(SlackReceipt.key == key[:128]))
-        db.session.commit()
+    bot_services.forget_receipt(_receipt_key(body or {}))
     return BoltResponse(status=500, body="")
 
 
@@ -234,15 +212,7 @@ def forget_failed(error, body, logger):
 
 def served_conference() -> Conference | None:
     """Return the conference this workspace serves (configured, or the only published one)."""
-    slug = current_app.config.get("CONVENOR_SLACK_CONFERENCE")
-    if slug:
-        try:
-            return services.get_conference(slug)
-        except ConvenorError:
-            return None
-    published = list(db.session.scalars(select(Conference).where(Conference.published.is_(True))
-                                        .limit(2)))
-    return published[0] if len(published) == 1 else None
+    return bot_services.served_conference(current_app.config.get("CONVENOR_SLACK_CONFERENCE"))
 
 
 NOT_CONNECTED = Reply("This Slack workspace is not connected to a conference yet — "
@@ -338,20 +308,14 @@ def resolve_organiser(conference: Conference, user_id: str,
     The first time, the Slack profile's email must match an organiser's (guests, bots and
     deleted users never match); the link is then kept on ``SlackUser``.
     """
-    slack_user = db.session.scalar(select(SlackUser).where(SlackUser.slack_user_id == user_id))
-    organiser = slack_user.organiser if slack_user else None
+    organiser = bot_services.linked_organiser(user_id)
     if organiser is None and client is not None:
         profile = slack_profile(client, user_id)
-        email = ((profile.get("profile") or {}).get("email") or "").strip().lower()
+        email = (profile.get("profile") or {}).get("email") or ""
         refused = (profile.get("is_bot") or profile.get("deleted") or profile.get("is_restricted")
                    or profile.get("is_ultra_restricted"))
         if email and not refused:
-            organiser = db.session.scalar(select(Organiser).where(Organiser.email == email))
-            if organiser is not None:
-                slack_user = slack_user or SlackUser(slack_user_id=user_id)
-                slack_user.organiser_id = organiser.id
-                db.session.add(slack_user)
-                db.session.commit()
+            organiser = bot_services.link_organiser(user_id, email)
     if organiser is None:
         return None
     try:
@@ -363,17 +327,12 @@ def resolve_organiser(conference: Conference, user_id: str,
 
 def known_organiser(user_id: str) -> bool:
     """Return whether this Slack user is already linked to an organiser (no Slack call)."""
-    slack_user = db.session.scalar(select(SlackUser).where(SlackUser.slack_user_id == user_id))
-    return bool(slack_user and slack_user.organiser_id)
+    return bot_services.is_linked_organiser(user_id)
 
 
 def set_reminders(user_id: str, on: bool) -> Reply:
     """Store the user's reminder setting."""
-    slack_user = db.session.scalar(select(SlackUser).where(SlackUser.slack_user_id == user_id))
-    slack_user = slack_user or SlackUser(slack_user_id=user_id)
-    slack_user.reminders = on
-    db.session.add(slack_user)
-    db.session.commit()
+    bot_services.set_reminders(user_id, on)
     return Reply("Reminders are on: I'll tell you where to go 5 minutes before each of your "
                  "rounds." if on else "Reminders are off. Type `/convenor reminders on` to turn "
                  "them back on.")
@@ -566,7 +525,7 @@ def run_organiser(client: WebClient, conference: Conference, sub: str, args: lis
             result = rounds.start(session, int(args[1]))
             reply = answers.round_report(session, result)
     except ConvenorError as exc:
-        db.session.rollback()
+        bot_services.discard_changes()
         reply = _error_reply(exc)
     respond(response_type="ephemeral", replace_original=False, **_message(reply))
 
@@ -580,17 +539,11 @@ def dm(client: WebClient, user_id: str, reply: Reply) -> str:
 
 def dm_channel(client: WebClient, user_id: str) -> str:
     """Return the user's DM conversation id, opening it once and remembering it."""
-    slack_user = db.session.scalar(select(SlackUser).where(SlackUser.slack_user_id == user_id))
-    if slack_user and slack_user.dm_channel_id:
-        return slack_user.dm_channel_id
+    known = bot_services.dm_channel_id(user_id)
+    if known:
+        return known
     channel = client.conversations_open(users=user_id)["channel"]["id"]
-    slack_user = slack_user or SlackUser(slack_user_id=user_id)
-    slack_user.dm_channel_id = channel
-    db.session.add(slack_user)
-    try:
-        db.session.commit()
-    except IntegrityError:  # another listener met this user at the same instant
-        db.session.rollback()
+    bot_services.remember_dm_channel(user_id, channel)
     return channel
 
 
@@ -724,7 +677,7 @@ def save_signup(view, body, client: WebClient, context):
         delegate, created = services.self_register(conference, _signup_data(view),
                                                    slack_user_id=user_id, email=email)
     except ConvenorError as exc:
-        db.session.rollback()
+        bot_services.discard_changes()
         dm(client, user_id, Reply(exc.message, code=exc.code))
         return
     if not created:
@@ -872,7 +825,7 @@ def save_prefs(ack, view, body, context):
             workshop_services.set_preferences(session, delegate, rankings[session_id],
                                               now=answers.now())
         except ConvenorError as exc:
-            db.session.rollback()
+            bot_services.discard_changes()
             block = _error_block(session_id, ranks, exc) or _first_block(view)
             ack(response_action="errors", errors={block: exc.message})
             return
@@ -1089,7 +1042,7 @@ def tell_promoted(flask_app: Flask, delegate_id: int) -> None:
     """DM someone who just got a place from the waitlist: their badge and links (off the request)."""
     with flask_app.app_context():
         bolt: App | None = flask_app.extensions.get("convenor_slack_bolt")
-        delegate = db.session.get(Delegate, delegate_id)
+        delegate = bot_services.delegate_by_id(delegate_id)
         if bolt is None or delegate is None or not delegate.slack_user_id:
             return
         try:
