@@ -6,12 +6,15 @@ it holds no query of its own. Like every service here, writers own their transac
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from bot.models import SlackReceipt, SlackUser
+from events import cache
 from events.conference import services
 from events.conference.models import Conference, Delegate, Organiser
 from events.errors import ConvenorError
@@ -42,6 +45,44 @@ def served_conference(slug: str | None) -> Conference | None:
             return None
     published = services.published_conferences()
     return published[0] if len(published) == 1 else None
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who a Slack user is: the served conference, their delegate (any status) in it, and the
+    organiser account they are linked to (``require_manager`` not yet checked)."""
+
+    conference: Conference | None
+    delegate: Delegate | None = None
+    organiser: Organiser | None = None
+
+
+#: The served conference's id, per (slug, data generation): see events.cache.
+_SERVED = cache.LRU(8)
+
+
+def _served_id(slug: str | None) -> int | None:
+    conference = served_conference(slug)
+    return conference.id if conference is not None else None
+
+
+def who_is(slug: str | None, user_id: str) -> Who:
+    """Return the served conference (as ``served_conference``) and who ``user_id`` is in it,
+    in one query (the conference's id is cached)."""
+    conference_id = _SERVED.get((slug, cache.generation()), lambda: _served_id(slug))
+    if conference_id is None:
+        return Who(None)
+    row = db.session.execute(
+        select(Conference, Delegate, Organiser)
+        .where(Conference.id == conference_id)
+        .outerjoin(Delegate, and_(Delegate.conference_id == Conference.id,
+                                  Delegate.slack_user_id == user_id))
+        .outerjoin(SlackUser, SlackUser.slack_user_id == user_id)
+        .outerjoin(Organiser, Organiser.id == SlackUser.organiser_id)
+        .limit(1)).first()
+    if row is None:  # deleted since it was cached
+        return Who(served_conference(slug))
+    return Who(row[0], row[1], row[2])
 
 
 def delegate_by_id(delegate_id: int) -> Delegate | None:
@@ -133,16 +174,32 @@ def record_receipt(key: str, *, now: datetime | None = None) -> bool:
     same commit as the new one.
     """
     now = now or utcnow()
-    db.session.add(SlackReceipt(key=key[:KEY_CHARS], received_at=now))
+    key = key[:KEY_CHARS]
     if now - _last_prune[0] > PRUNE_EVERY:
         _last_prune[0] = now
         db.session.execute(delete(SlackReceipt).where(SlackReceipt.received_at < now - RECEIPT_TTL))
+    dialect = db.session.get_bind().dialect.name
+    if dialect in _UPSERTS:
+        # One Core statement on every command: no ORM unit of work, no exception for a repeat.
+        table = SlackReceipt.__table__
+        statement = (_UPSERTS[dialect](table).values(key=key, received_at=now)
+                     .on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id))
+        # RETURNING gives the new row's id, or nothing for a repeat (rowcount is not reliable
+        # across drivers for this statement).
+        inserted = db.session.execute(statement).first() is not None
+        db.session.commit()
+        return inserted
+    db.session.add(SlackReceipt(key=key, received_at=now))
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         return False
     return True
+
+
+#: ``INSERT … ON CONFLICT DO NOTHING`` per database; others take the ORM path.
+_UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def forget_receipt(key: str | None) -> None:

@@ -91,12 +91,18 @@ def build(flask_app: Flask) -> App:
                        base_url=flask_app.config["SLACK_API_URL"])
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=1))
+    # request_verification_enabled=False: the route (slack_events) has already checked the
+    # headers' shape and the signature of every request Bolt sees — it is the only way in, and
+    # its 401 cases are tested — so Bolt's own second HMAC check is skipped.
     bolt = App(signing_secret=flask_app.config["SLACK_SIGNING_SECRET"], client=client,
                token_verification_enabled=False, process_before_response=True,
+               request_verification_enabled=False,
                listener_executor=AppContextExecutor(flask_app))
     bolt.middleware(dedupe)
     bolt.error(forget_failed)
-    bolt.command("/convenor")(ack=ack_convenor, lazy=[run_convenor])
+    # No lazy= here: ack_convenor queues run_convenor itself, only for the commands that need
+    # it (a Bolt lazy listener would copy the whole request and start a thread for every one).
+    bolt.command("/convenor")(ack_convenor)
     bolt.view("signup")(ack=check_signup, lazy=[save_signup])
     bolt.view("prefs")(ack=save_prefs, lazy=[after_prefs])
     bolt.event("message")(ack=_ack, lazy=[answer_dm])
@@ -215,6 +221,7 @@ def served_conference() -> Conference | None:
     return bot_services.served_conference(current_app.config.get("CONVENOR_SLACK_CONFERENCE"))
 
 
+WITHDRAWN = Reply("Your registration was withdrawn — ask the organisers.", code="canceled")
 NOT_CONNECTED = Reply("This Slack workspace is not connected to a conference yet — "
                       "ask the organisers.", code="not_connected")
 
@@ -272,8 +279,7 @@ def resolve_delegate(conference: Conference, user_id: str,
     delegate = services.delegate_for_slack_user(conference, user_id)
     if delegate is not None:
         if delegate.status == "cancelled":
-            return None, Reply("Your registration was withdrawn — ask the organisers.",
-                               code="canceled")
+            return None, WITHDRAWN
         return delegate, None
     if client is not None:
         profile = slack_profile(client, user_id)
@@ -352,16 +358,19 @@ def plan_command(text: str, user_id: str) -> tuple[str, Reply | None]:
     Returns ``("done", reply)`` when the ack can answer, or ``("lazy", interim)`` when Slack's
     Web API or slow work is needed (``interim`` may be None: an empty ack).
     """
-    conference = served_conference()
+    # One query: the served conference, this Slack user's delegate and linked organiser.
+    who = bot_services.who_is(current_app.config.get("CONVENOR_SLACK_CONFERENCE"), user_id)
+    conference = who.conference
     if conference is None:
         return "done", NOT_CONNECTED
     words = text.split()
     sub = words[0].lower() if words else "help"
     args = words[1:]
+    manager = _manager(who.organiser, conference)
     if sub in ORGANISER_COMMANDS:
-        if not known_organiser(user_id):
+        if who.organiser is None:
             return "lazy", None
-        return plan_organiser(conference, sub, args, text, user_id)
+        return plan_organiser(conference, sub, args, text, manager)
     if sub in ("signup", "prefs"):
         return "lazy", None
     if sub == "reminders":
@@ -378,20 +387,28 @@ def plan_command(text: str, user_id: str) -> tuple[str, Reply | None]:
         return "done", Reply(f"Linked: you are {delegate.name} on Slack now.",
                              links=answers.delegate_links(delegate, base_url()))
     if sub == "help" or sub not in DELEGATE_COMMANDS:
-        if known_organiser(user_id) or services.delegate_for_slack_user(conference, user_id):
+        if who.organiser is not None or who.delegate is not None:
             # Door staff are linked too: require_manager decides who sees organiser commands.
-            manager = resolve_organiser(conference, user_id, None) is not None
-            return "done", answers.help_reply(organiser=manager)
+            return "done", answers.help_reply(organiser=manager is not None)
         return "lazy", None  # an organiser Slack has not matched yet gets their commands too
-    delegate, problem = resolve_delegate(conference, user_id, None)
-    if delegate is None:
-        if problem and problem.code == "canceled":
-            return "done", problem
-        if sub == "cancel" and known_organiser(user_id):
-            manager = resolve_organiser(conference, user_id, None) is not None
-            return "done", answers.nothing_to_cancel(conference, organiser=manager)
+    if who.delegate is not None and who.delegate.status == "cancelled":
+        return "done", WITHDRAWN
+    if who.delegate is None:
+        if sub == "cancel" and who.organiser is not None:
+            return "done", answers.nothing_to_cancel(conference, organiser=manager is not None)
         return "lazy", None
-    return "done", delegate_command(delegate, sub, args)
+    return "done", delegate_command(who.delegate, sub, args)
+
+
+def _manager(organiser: Organiser | None, conference: Conference) -> Organiser | None:
+    """Return ``organiser`` if they manage ``conference`` (``require_manager``), else None."""
+    if organiser is None:
+        return None
+    try:
+        services.require_manager(organiser, conference)
+    except ConvenorError:
+        return None
+    return organiser
 
 
 def delegate_command(delegate: Delegate, sub: str, args: list[str]) -> Reply:
@@ -412,9 +429,11 @@ def delegate_command(delegate: Delegate, sub: str, args: list[str]) -> Reply:
 
 
 def plan_organiser(conference: Conference, sub: str, args: list[str], text: str,
-                   user_id: str) -> tuple[str, Reply | None]:
-    """Check an organiser command's arguments; stats answers at once, the rest run lazily."""
-    organiser = resolve_organiser(conference, user_id, None)
+                   organiser: Organiser | None) -> tuple[str, Reply | None]:
+    """Check an organiser command's arguments; stats answers at once, the rest run lazily.
+
+    ``organiser`` is the manager of ``conference`` this Slack user is, or None (refused).
+    """
     if organiser is None:
         return "done", Reply(REFUSAL, code="forbidden")
     if sub == "stats":
@@ -446,22 +465,27 @@ def _error_reply(exc: ConvenorError) -> Reply:
     return Reply(exc.message, code=exc.code)
 
 
-def ack_convenor(ack, command, context):
+def ack_convenor(ack, command, client: WebClient, respond=None):
     """Answer ``/convenor …`` at once when the database suffices; otherwise ack and go lazy."""
     decision, reply = plan_command(command.get("text", ""), command["user_id"])
-    # The lazy listener runs after this returns, on a copy of the context: it must not decide
-    # again (that would redo the ack's writes, such as redeeming a link code twice).
-    context["convenor_lazy"] = decision == "lazy"
     if reply is None:
         ack()
     else:
         ack(response_type="ephemeral", **_message(reply))
+    if decision == "lazy":
+        # Only what the ack could not answer runs after it (deciding again would redo the
+        # ack's writes, such as redeeming a link code twice).
+        later(run_convenor, command=dict(command), client=client, respond=respond)
 
 
-def run_convenor(command, client: WebClient, respond, context):
+def later(fn, /, **kwargs) -> None:
+    """Run ``fn(**kwargs)`` after the ack, on the lazy listeners' executor (with an app context)."""
+    bolt: App = current_app.extensions["convenor_slack_bolt"]
+    bolt.listener_runner.listener_executor.submit(fn, **kwargs)
+
+
+def run_convenor(command, client: WebClient, respond=None):
     """Do the slow part of ``/convenor …``: look the user up, open a modal, run organiser work."""
-    if not context.get("convenor_lazy"):
-        return  # the ack answered
     text = command.get("text", "")
     user_id = command["user_id"]
     conference = served_conference()
@@ -501,9 +525,7 @@ def run_organiser(client: WebClient, conference: Conference, sub: str, args: lis
     if organiser is None:
         respond(response_type="ephemeral", replace_original=False, text=REFUSAL)
         return
-    if not known_organiser(user_id):  # pragma: no cover - resolve_organiser stores the link
-        return
-    decision, interim = plan_organiser(conference, sub, args, text, user_id)
+    decision, interim = plan_organiser(conference, sub, args, text, organiser)
     if decision == "done":
         respond(response_type="ephemeral", replace_original=False, **_message(interim))
         return
