@@ -13,12 +13,14 @@ def install(app: Flask) -> None:
     """Register ``POST /slack/events`` (the bot itself only when both Slack secrets are set),
     the web chat on the delegate page, and the ``slack-manifest`` command."""
     from events import hooks, signals
+    from events.extensions import csrf
 
     from . import chat, cli, models, notify, slack, views  # noqa: F401  (models: the bot's tables)
 
     slack.install(app)
     hooks.NOTICE_SENDERS["slack"] = notify.send
     hooks.add(hooks.NOTICE_RECONCILERS, notify.discover)
+    csrf.exempt(slack.bp)  # Slack signs its requests; the route verifies the signature
     app.register_blueprint(views.bp)
     app.add_template_global(lambda: "convenor_slack" in app.extensions, "slack_enabled")
     signals.announcement_made.connect(slack.on_announcement)

@@ -254,6 +254,7 @@ def help_reply(*, organiser: bool = False, delegate: bool = True) -> Reply:
         Item("/convenor signup", detail="register (while registration is open)"),
         Item("/convenor link ABCD-EFGH", detail="link Slack to your registration (code from your page)"),
         Item("/convenor reminders on|off", detail="reminders before each round"),
+        Item("/convenor cancel", detail="withdraw your registration (asks you to confirm)"),
     ]
     if organiser:
         items += [
@@ -265,6 +266,46 @@ def help_reply(*, organiser: bool = False, delegate: bool = True) -> Reply:
         ]
     return Reply("Ask me things like “what's my next carousel?”, “which table am I on in round 3?” "
                  "or “when is the keynote?”. Commands:", items=items, code="help")
+
+
+# --------------------------------------------------------------------------- cancelling
+
+
+def cancel_prompt(delegate: Delegate) -> Reply:
+    """Say what ``cancel`` will do, with the confirmation and "keep" buttons (nothing changes yet)."""
+    conference = delegate.conference
+    if delegate.status == "waitlisted":
+        text = (f"Leave the waitlist for {conference.name}, {delegate.name}? You are number "
+                f"{services.waitlist_position(delegate)}; if you leave, you lose that place in "
+                "the queue.")
+        confirm = "Leave the waitlist"
+    else:
+        waiting = len(services.waitlist(conference))
+        text = (f"Cancel your registration for {conference.name}, {delegate.name}? You give up "
+                "your place, your badge and your seats in the carousels and World Cafe"
+                + ("; the first person on the waitlist gets your place." if waiting else ".")
+                + " Only the organisers can register you again.")
+        confirm = "Cancel my registration"
+    return Reply(text, code="confirm_cancel", actions=[
+        Action(confirm, "cancel_confirm", value=str(delegate.id), style="danger"),
+        Action("Keep my place", "cancel_keep")])
+
+
+def cancelled_reply(delegate: Delegate, cancelled_now: bool) -> Reply:
+    """Confirm a withdrawal, or say it had already happened (a second press changes nothing)."""
+    if not cancelled_now:
+        return Reply(f"Your registration for {delegate.conference.name} was already cancelled — "
+                     "nothing has changed.", code="canceled")
+    return Reply(f"Done: your registration for {delegate.conference.name} is cancelled, "
+                 f"{delegate.name}. Ask the organisers if you change your mind.", code="cancelled")
+
+
+def nothing_to_cancel(conference: Conference, *, organiser: bool = False) -> Reply:
+    """Tell someone without a registration that there is nothing to cancel."""
+    text = f"You have no registration for {conference.name} to cancel."
+    if organiser:
+        text += " To withdraw a delegate, change their status on the delegates page."
+    return Reply(text, code="not_found")
 
 
 # --------------------------------------------------------------------------- dispatch

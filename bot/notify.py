@@ -184,10 +184,11 @@ def discover(now: datetime) -> int:
     """Reconcile step: find active delegates who are on this Slack workspace under their
     registration email (``users.lookupByEmail``) and link them, so they are told on Slack; each
     address is asked at most once a day. Returns 0 (it enqueues nothing itself)."""
-    from bot import slack  # the served conference (configured, or the only published one)
+    from bot import services as bot_services
 
     web = client()
-    conference = slack.served_conference() if web is not None else None
+    conference = bot_services.served_conference(
+        current_app.config.get("CONVENOR_SLACK_CONFERENCE")) if web is not None else None
     if conference is None:
         return 0
     recent = select(SlackLookup.email).where(SlackLookup.looked_up_at > now - LOOKUP_AGAIN_AFTER)

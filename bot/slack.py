@@ -17,7 +17,6 @@ import json
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 from flask import Blueprint, Flask, current_app, jsonify, request
@@ -27,11 +26,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
 from bot import answers, blocks, intents
-from bot.models import SlackReceipt, SlackUser
+from bot import services as bot_services
 from bot.reply import Action, Item, Reply
 from carousels.rounds import services as rounds
 from carousels.workshops import services as workshop_services
@@ -40,8 +37,6 @@ from events.checkin import services as checkin
 from events.conference import services
 from events.conference.models import Conference, Delegate, Organiser
 from events.errors import ConvenorError
-from events.extensions import db
-from events.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +44,6 @@ bp = Blueprint("slack", __name__)
 
 TIMESTAMP_RE = re.compile(r"[0-9]{1,15}")
 SIGNATURE_RE = re.compile(r"v0=[0-9a-f]{64}")
-#: Receipts older than this are pruned; Slack retries within minutes.
-RECEIPT_TTL = timedelta(hours=1)
-PRUNE_EVERY = timedelta(minutes=1)
-_last_prune = [datetime.min.replace(tzinfo=UTC)]
 ORGANISER_COMMANDS = {"allocate", "publish", "round", "announce", "stats"}
 REFUSAL = "Only the conference's organisers can do that."
 USAGE = {
@@ -64,7 +55,10 @@ USAGE = {
     "reminders": "Usage: `/convenor reminders on|off`",
     "agenda": "Usage: `/convenor agenda [today|tomorrow|YYYY-MM-DD]`",
     "table": "Usage: `/convenor table [round]`",
+    "cancel": "Usage: `/convenor cancel` (then press the button to confirm)",
 }
+#: Commands a known delegate gets answered in the ack (an unknown one is looked up after it).
+DELEGATE_COMMANDS = ("next", "agenda", "table", "cancel")
 
 
 # --------------------------------------------------------------------------- wiring
@@ -86,7 +80,7 @@ class AppContextExecutor(ThreadPoolExecutor):
                     log.exception("Slack lazy listener failed")
                     raise
                 finally:
-                    db.session.remove()
+                    bot_services.end_session()
 
         return super().submit(run)
 
@@ -97,12 +91,18 @@ def build(flask_app: Flask) -> App:
                        base_url=flask_app.config["SLACK_API_URL"])
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=1))
+    # request_verification_enabled=False: the route (slack_events) has already checked the
+    # headers' shape and the signature of every request Bolt sees — it is the only way in, and
+    # its 401 cases are tested — so Bolt's own second HMAC check is skipped.
     bolt = App(signing_secret=flask_app.config["SLACK_SIGNING_SECRET"], client=client,
                token_verification_enabled=False, process_before_response=True,
+               request_verification_enabled=False,
                listener_executor=AppContextExecutor(flask_app))
     bolt.middleware(dedupe)
     bolt.error(forget_failed)
-    bolt.command("/convenor")(ack=ack_convenor, lazy=[run_convenor])
+    # No lazy= here: ack_convenor queues run_convenor itself, only for the commands that need
+    # it (a Bolt lazy listener would copy the whole request and start a thread for every one).
+    bolt.command("/convenor")(ack_convenor)
     bolt.view("signup")(ack=check_signup, lazy=[save_signup])
     bolt.view("prefs")(ack=save_prefs, lazy=[after_prefs])
     bolt.event("message")(ack=_ack, lazy=[answer_dm])
@@ -110,6 +110,8 @@ def build(flask_app: Flask) -> App:
     bolt.event("app_home_opened")(ack=_ack, lazy=[publish_home])
     for action_id in ("home_next", "home_table", "home_stats"):
         bolt.action(action_id)(ack=_ack, lazy=[home_action])
+    bolt.action("cancel_confirm")(ack=_ack, lazy=[confirm_cancel])
+    bolt.action("cancel_keep")(ack=_ack, lazy=[keep_place])
     bolt.action("home_prefs")(ack=_ack, lazy=[open_prefs_action])
     bolt.action("home_signup")(ack=_ack, lazy=[open_signup_action])
     return bolt
@@ -172,11 +174,11 @@ def _known_shape(body: str, content_type: str) -> bool:
 
 
 def install(app: Flask) -> None:
-    """Turn the bot on when both Slack secrets are set; always register the route."""
-    from events.extensions import csrf
+    """Turn the bot on when both Slack secrets are set; always register the route.
 
+    ``bot.install`` exempts the blueprint from CSRF (Slack signs its requests instead).
+    """
     app.register_blueprint(bp)
-    csrf.exempt(bp)
     if app.config.get("SLACK_BOT_TOKEN") and app.config.get("SLACK_SIGNING_SECRET"):
         bolt = build(app)
         app.extensions["convenor_slack_bolt"] = bolt
@@ -199,28 +201,15 @@ def dedupe(body, next, logger):  # noqa: A002 - Bolt passes ``next`` by name
     key = _receipt_key(body)
     if key is None:
         return next()
-    now = utcnow()
-    db.session.add(SlackReceipt(key=key[:128], received_at=now))
-    if now - _last_prune[0] > PRUNE_EVERY:
-        # Old receipts go at most once a minute per process, in the same commit as the new one.
-        _last_prune[0] = now
-        db.session.execute(delete(SlackReceipt).where(SlackReceipt.received_at < now - RECEIPT_TTL))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
+    if not bot_services.record_receipt(key):
         return BoltResponse(status=200, body="")
     return next()
 
 
 def forget_failed(error, body, logger):
     """Let Slack's retry redo a request whose listener failed: drop its receipt."""
-    key = _receipt_key(body or {})
     log.error("Slack listener failed: %s", error)
-    db.session.rollback()
-    if key:
-        db.session.execute(delete(SlackReceipt).where(SlackReceipt.key == key[:128]))
-        db.session.commit()
+    bot_services.forget_receipt(_receipt_key(body or {}))
     return BoltResponse(status=500, body="")
 
 
@@ -229,17 +218,10 @@ def forget_failed(error, body, logger):
 
 def served_conference() -> Conference | None:
     """Return the conference this workspace serves (configured, or the only published one)."""
-    slug = current_app.config.get("CONVENOR_SLACK_CONFERENCE")
-    if slug:
-        try:
-            return services.get_conference(slug)
-        except ConvenorError:
-            return None
-    published = list(db.session.scalars(select(Conference).where(Conference.published.is_(True))
-                                        .limit(2)))
-    return published[0] if len(published) == 1 else None
+    return bot_services.served_conference(current_app.config.get("CONVENOR_SLACK_CONFERENCE"))
 
 
+WITHDRAWN = Reply("Your registration was withdrawn — ask the organisers.", code="canceled")
 NOT_CONNECTED = Reply("This Slack workspace is not connected to a conference yet — "
                       "ask the organisers.", code="not_connected")
 
@@ -297,8 +279,7 @@ def resolve_delegate(conference: Conference, user_id: str,
     delegate = services.delegate_for_slack_user(conference, user_id)
     if delegate is not None:
         if delegate.status == "cancelled":
-            return None, Reply("Your registration was withdrawn — ask the organisers.",
-                               code="canceled")
+            return None, WITHDRAWN
         return delegate, None
     if client is not None:
         profile = slack_profile(client, user_id)
@@ -333,20 +314,14 @@ def resolve_organiser(conference: Conference, user_id: str,
     The first time, the Slack profile's email must match an organiser's (guests, bots and
     deleted users never match); the link is then kept on ``SlackUser``.
     """
-    slack_user = db.session.scalar(select(SlackUser).where(SlackUser.slack_user_id == user_id))
-    organiser = slack_user.organiser if slack_user else None
+    organiser = bot_services.linked_organiser(user_id)
     if organiser is None and client is not None:
         profile = slack_profile(client, user_id)
-        email = ((profile.get("profile") or {}).get("email") or "").strip().lower()
+        email = (profile.get("profile") or {}).get("email") or ""
         refused = (profile.get("is_bot") or profile.get("deleted") or profile.get("is_restricted")
                    or profile.get("is_ultra_restricted"))
         if email and not refused:
-            organiser = db.session.scalar(select(Organiser).where(Organiser.email == email))
-            if organiser is not None:
-                slack_user = slack_user or SlackUser(slack_user_id=user_id)
-                slack_user.organiser_id = organiser.id
-                db.session.add(slack_user)
-                db.session.commit()
+            organiser = bot_services.link_organiser(user_id, email)
     if organiser is None:
         return None
     try:
@@ -358,17 +333,12 @@ def resolve_organiser(conference: Conference, user_id: str,
 
 def known_organiser(user_id: str) -> bool:
     """Return whether this Slack user is already linked to an organiser (no Slack call)."""
-    slack_user = db.session.scalar(select(SlackUser).where(SlackUser.slack_user_id == user_id))
-    return bool(slack_user and slack_user.organiser_id)
+    return bot_services.is_linked_organiser(user_id)
 
 
 def set_reminders(user_id: str, on: bool) -> Reply:
     """Store the user's reminder setting."""
-    slack_user = db.session.scalar(select(SlackUser).where(SlackUser.slack_user_id == user_id))
-    slack_user = slack_user or SlackUser(slack_user_id=user_id)
-    slack_user.reminders = on
-    db.session.add(slack_user)
-    db.session.commit()
+    bot_services.set_reminders(user_id, on)
     return Reply("Reminders are on: I'll tell you where to go 5 minutes before each of your "
                  "rounds." if on else "Reminders are off. Type `/convenor reminders on` to turn "
                  "them back on.")
@@ -388,16 +358,19 @@ def plan_command(text: str, user_id: str) -> tuple[str, Reply | None]:
     Returns ``("done", reply)`` when the ack can answer, or ``("lazy", interim)`` when Slack's
     Web API or slow work is needed (``interim`` may be None: an empty ack).
     """
-    conference = served_conference()
+    # One query: the served conference, this Slack user's delegate and linked organiser.
+    who = bot_services.who_is(current_app.config.get("CONVENOR_SLACK_CONFERENCE"), user_id)
+    conference = who.conference
     if conference is None:
         return "done", NOT_CONNECTED
     words = text.split()
     sub = words[0].lower() if words else "help"
     args = words[1:]
+    manager = _manager(who.organiser, conference)
     if sub in ORGANISER_COMMANDS:
-        if not known_organiser(user_id):
+        if who.organiser is None:
             return "lazy", None
-        return plan_organiser(conference, sub, args, text, user_id)
+        return plan_organiser(conference, sub, args, text, manager)
     if sub in ("signup", "prefs"):
         return "lazy", None
     if sub == "reminders":
@@ -413,16 +386,29 @@ def plan_command(text: str, user_id: str) -> tuple[str, Reply | None]:
             return "done", Reply(exc.message, code=exc.code)
         return "done", Reply(f"Linked: you are {delegate.name} on Slack now.",
                              links=answers.delegate_links(delegate, base_url()))
-    if sub == "help" or sub not in ("next", "agenda", "table"):
-        if known_organiser(user_id) or services.delegate_for_slack_user(conference, user_id):
+    if sub == "help" or sub not in DELEGATE_COMMANDS:
+        if who.organiser is not None or who.delegate is not None:
             # Door staff are linked too: require_manager decides who sees organiser commands.
-            manager = resolve_organiser(conference, user_id, None) is not None
-            return "done", answers.help_reply(organiser=manager)
+            return "done", answers.help_reply(organiser=manager is not None)
         return "lazy", None  # an organiser Slack has not matched yet gets their commands too
-    delegate, problem = resolve_delegate(conference, user_id, None)
-    if delegate is None:
-        return ("done", problem) if problem and problem.code == "canceled" else ("lazy", None)
-    return "done", delegate_command(delegate, sub, args)
+    if who.delegate is not None and who.delegate.status == "cancelled":
+        return "done", WITHDRAWN
+    if who.delegate is None:
+        if sub == "cancel" and who.organiser is not None:
+            return "done", answers.nothing_to_cancel(conference, organiser=manager is not None)
+        return "lazy", None
+    return "done", delegate_command(who.delegate, sub, args)
+
+
+def _manager(organiser: Organiser | None, conference: Conference) -> Organiser | None:
+    """Return ``organiser`` if they manage ``conference`` (``require_manager``), else None."""
+    if organiser is None:
+        return None
+    try:
+        services.require_manager(organiser, conference)
+    except ConvenorError:
+        return None
+    return organiser
 
 
 def delegate_command(delegate: Delegate, sub: str, args: list[str]) -> Reply:
@@ -435,15 +421,19 @@ def delegate_command(delegate: Delegate, sub: str, args: list[str]) -> Reply:
             return Reply(USAGE["agenda"], code="usage")
         return answers.answer_agenda(delegate, day=args[0].lower() if args else None,
                                      base_url=base_url())
+    if sub == "cancel":
+        return Reply(USAGE["cancel"], code="usage") if args else answers.cancel_prompt(delegate)
     if args and not (len(args) == 1 and args[0].isdigit()):
         return Reply(USAGE["table"], code="usage")
     return answers.answer_table(delegate, round_number=int(args[0]) if args else None)
 
 
 def plan_organiser(conference: Conference, sub: str, args: list[str], text: str,
-                   user_id: str) -> tuple[str, Reply | None]:
-    """Check an organiser command's arguments; stats answers at once, the rest run lazily."""
-    organiser = resolve_organiser(conference, user_id, None)
+                   organiser: Organiser | None) -> tuple[str, Reply | None]:
+    """Check an organiser command's arguments; stats answers at once, the rest run lazily.
+
+    ``organiser`` is the manager of ``conference`` this Slack user is, or None (refused).
+    """
     if organiser is None:
         return "done", Reply(REFUSAL, code="forbidden")
     if sub == "stats":
@@ -475,22 +465,27 @@ def _error_reply(exc: ConvenorError) -> Reply:
     return Reply(exc.message, code=exc.code)
 
 
-def ack_convenor(ack, command, context):
+def ack_convenor(ack, command, client: WebClient, respond=None):
     """Answer ``/convenor …`` at once when the database suffices; otherwise ack and go lazy."""
     decision, reply = plan_command(command.get("text", ""), command["user_id"])
-    # The lazy listener runs after this returns, on a copy of the context: it must not decide
-    # again (that would redo the ack's writes, such as redeeming a link code twice).
-    context["convenor_lazy"] = decision == "lazy"
     if reply is None:
         ack()
     else:
         ack(response_type="ephemeral", **_message(reply))
+    if decision == "lazy":
+        # Only what the ack could not answer runs after it (deciding again would redo the
+        # ack's writes, such as redeeming a link code twice).
+        later(run_convenor, command=dict(command), client=client, respond=respond)
 
 
-def run_convenor(command, client: WebClient, respond, context):
+def later(fn, /, **kwargs) -> None:
+    """Run ``fn(**kwargs)`` after the ack, on the lazy listeners' executor (with an app context)."""
+    bolt: App = current_app.extensions["convenor_slack_bolt"]
+    bolt.listener_runner.listener_executor.submit(fn, **kwargs)
+
+
+def run_convenor(command, client: WebClient, respond=None):
     """Do the slow part of ``/convenor …``: look the user up, open a modal, run organiser work."""
-    if not context.get("convenor_lazy"):
-        return  # the ack answered
     text = command.get("text", "")
     user_id = command["user_id"]
     conference = served_conference()
@@ -505,12 +500,16 @@ def run_convenor(command, client: WebClient, respond, context):
             open_prefs(client, conference, user_id, command.get("trigger_id"), respond)
         elif sub in ORGANISER_COMMANDS:
             run_organiser(client, conference, sub, words[1:], text, user_id, respond)
-        elif sub not in ("next", "agenda", "table"):
+        elif sub not in DELEGATE_COMMANDS:
             organiser = resolve_organiser(conference, user_id, client)
             respond(response_type="ephemeral", replace_original=False,
                     **_message(answers.help_reply(organiser=organiser is not None)))
         else:
             delegate, problem = resolve_delegate(conference, user_id, client)
+            if delegate is None and sub == "cancel" and (problem is None
+                                                         or problem.code == "unknown_user"):
+                organiser = resolve_organiser(conference, user_id, client) is not None
+                problem = answers.nothing_to_cancel(conference, organiser=organiser)
             reply = problem if delegate is None else delegate_command(delegate, sub, words[1:])
             respond(response_type="ephemeral", replace_original=False, **_message(reply))
     except SlackApiError as exc:
@@ -526,9 +525,7 @@ def run_organiser(client: WebClient, conference: Conference, sub: str, args: lis
     if organiser is None:
         respond(response_type="ephemeral", replace_original=False, text=REFUSAL)
         return
-    if not known_organiser(user_id):  # pragma: no cover - resolve_organiser stores the link
-        return
-    decision, interim = plan_organiser(conference, sub, args, text, user_id)
+    decision, interim = plan_organiser(conference, sub, args, text, organiser)
     if decision == "done":
         respond(response_type="ephemeral", replace_original=False, **_message(interim))
         return
@@ -550,7 +547,7 @@ def run_organiser(client: WebClient, conference: Conference, sub: str, args: lis
             result = rounds.start(session, int(args[1]))
             reply = answers.round_report(session, result)
     except ConvenorError as exc:
-        db.session.rollback()
+        bot_services.discard_changes()
         reply = _error_reply(exc)
     respond(response_type="ephemeral", replace_original=False, **_message(reply))
 
@@ -564,17 +561,11 @@ def dm(client: WebClient, user_id: str, reply: Reply) -> str:
 
 def dm_channel(client: WebClient, user_id: str) -> str:
     """Return the user's DM conversation id, opening it once and remembering it."""
-    slack_user = db.session.scalar(select(SlackUser).where(SlackUser.slack_user_id == user_id))
-    if slack_user and slack_user.dm_channel_id:
-        return slack_user.dm_channel_id
+    known = bot_services.dm_channel_id(user_id)
+    if known:
+        return known
     channel = client.conversations_open(users=user_id)["channel"]["id"]
-    slack_user = slack_user or SlackUser(slack_user_id=user_id)
-    slack_user.dm_channel_id = channel
-    db.session.add(slack_user)
-    try:
-        db.session.commit()
-    except IntegrityError:  # another listener met this user at the same instant
-        db.session.rollback()
+    bot_services.remember_dm_channel(user_id, channel)
     return channel
 
 
@@ -708,7 +699,7 @@ def save_signup(view, body, client: WebClient, context):
         delegate, created = services.self_register(conference, _signup_data(view),
                                                    slack_user_id=user_id, email=email)
     except ConvenorError as exc:
-        db.session.rollback()
+        bot_services.discard_changes()
         dm(client, user_id, Reply(exc.message, code=exc.code))
         return
     if not created:
@@ -856,7 +847,7 @@ def save_prefs(ack, view, body, context):
             workshop_services.set_preferences(session, delegate, rankings[session_id],
                                               now=answers.now())
         except ConvenorError as exc:
-            db.session.rollback()
+            bot_services.discard_changes()
             block = _error_block(session_id, ranks, exc) or _first_block(view)
             ack(response_action="errors", errors={block: exc.message})
             return
@@ -1000,6 +991,45 @@ def home_action(body, client: WebClient, action):
         dm(client, user_id, answers.answer_next(delegate, base_url=base_url()))
 
 
+# --------------------------------------------------------------------------- cancelling
+
+
+def _answer_action(body: dict, client: WebClient, respond, reply: Reply) -> None:
+    """Answer a button press in place of the message that held it (else in a DM)."""
+    if respond is not None and body.get("response_url"):
+        respond(replace_original=True, response_type="ephemeral", **_message(reply))
+    else:
+        dm(client, body["user"]["id"], reply)
+
+
+@tells_on_slack_failure
+def confirm_cancel(body, client: WebClient, action, respond=None):
+    """The *Cancel my registration* button under ``/convenor cancel``: withdraw, once."""
+    user_id = body["user"]["id"]
+    conference = served_conference()
+    if conference is None:
+        _answer_action(body, client, respond, NOT_CONNECTED)
+        return
+    delegate = services.delegate_for_slack_user(conference, user_id)
+    if delegate is None:
+        reply = answers.nothing_to_cancel(conference,
+                                          organiser=known_organiser(user_id) and resolve_organiser(
+                                              conference, user_id, None) is not None)
+    elif (action or {}).get("value") not in (None, "", str(delegate.id)):
+        # The prompt was for another registration (relinked since): ask again, change nothing.
+        reply = Reply("That button is out of date — type `/convenor cancel` again.", code="stale")
+    else:
+        delegate, cancelled_now = services.cancel_registration(delegate)
+        reply = answers.cancelled_reply(delegate, cancelled_now)
+    _answer_action(body, client, respond, reply)
+
+
+@tells_on_slack_failure
+def keep_place(body, client: WebClient, respond=None):
+    """The *Keep my place* button: nothing changes."""
+    _answer_action(body, client, respond, Reply("Good — your registration stays as it is."))
+
+
 # --------------------------------------------------------------------------- channel announcements
 
 
@@ -1034,7 +1064,7 @@ def tell_promoted(flask_app: Flask, delegate_id: int) -> None:
     """DM someone who just got a place from the waitlist: their badge and links (off the request)."""
     with flask_app.app_context():
         bolt: App | None = flask_app.extensions.get("convenor_slack_bolt")
-        delegate = db.session.get(Delegate, delegate_id)
+        delegate = bot_services.delegate_by_id(delegate_id)
         if bolt is None or delegate is None or not delegate.slack_user_id:
             return
         try:

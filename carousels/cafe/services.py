@@ -28,6 +28,7 @@ from carousels.cafe.models import (
 )
 from carousels.rounds import services as rounds_services
 from carousels.rounds.services import active_delegates  # noqa: F401  (part of this API)
+from events import cache
 from events.conference.models import Delegate, Session
 from events.conference.services import Fields
 from events.errors import ConvenorError
@@ -482,8 +483,17 @@ def clear_absences(session: Session, delegate_id: int) -> None:
 # --------------------------------------------------------------------------- reading
 
 
+#: Delegates' seats, per (delegate, conference version, data generation): see events.cache.
+_TABLES = cache.LRU(4096)
+
+
 def delegate_tables(delegate: Delegate) -> list[dict]:
     """Return the delegate's seats in every published World Cafe plan, in time order."""
+    key = (delegate.id, delegate.conference.version, cache.generation())
+    return [dict(seat) for seat in _TABLES.get(key, lambda: _published_tables(delegate))]
+
+
+def _published_tables(delegate: Delegate) -> list[dict]:
     out = [{"session_id": session.id, "session": session.title, "plan_version": plan.version,
             **seat}
            for session, plan, seats in rounds_services.published_seats(FORMAT, delegate)

@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from carousels.rounds import notices
-from events import locking, signals
+from events import cache, locking, signals
 from events.checkin.services import door_summary
 from events.conference.models import Conference, Delegate, Session
 from events.conference.services import Fields
@@ -429,13 +429,21 @@ def seat_details(fmt: Format, session: Session, plan: Any,
     return fmt.describe_seats(session, plan, seats_of(fmt, session, plan, delegate_id))
 
 
+#: Every delegate's described seats in a published plan, per (plan, data generation): a
+#: published plan's seats never change (moves make a new draft); what describes them (tables,
+#: hosts, workshops, rooms, times) advances the generation. See events.cache.
+_PUBLISHED_DETAILS = cache.LRU(64)
+
+
 def published_seats(fmt: Format, delegate: Delegate) -> Iterator[tuple[Session, Any, list[dict]]]:
     """Yield (block, published plan, the delegate's seats) for every published block."""
     for session in sessions(fmt, delegate.conference):
         plan = published_plan(fmt, session)
         if plan is None:
             continue
-        yield session, plan, seat_details(fmt, session, plan, delegate.id).get(delegate.id, [])
+        details = _PUBLISHED_DETAILS.get((fmt.kind, plan.id, plan.status, cache.generation()),
+                                         functools.partial(seat_details, fmt, session, plan))
+        yield session, plan, [dict(seat) for seat in details.get(delegate.id, [])]
 
 
 def publish_plan(fmt: Format, session: Session, version: int | None = None, *,

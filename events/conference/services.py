@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from events import hooks, locking, signals
+from events import cache, hooks, locking, signals
 from events.conference import programme
 from events.conference.models import (
     ORGANISER_ROLES,
@@ -1245,6 +1245,30 @@ def self_register(conference: Conference, data: dict, *, slack_user_id: str | No
     return delegate, True
 
 
+def cancel_registration(delegate: Delegate) -> tuple[Delegate, bool]:
+    """Withdraw a delegate's registration at their request; return ``(delegate, cancelled_now)``.
+
+    A place freed goes to the first person on the waitlist in the same transaction
+    (``delegate_promoted`` after commit); a waitlisted delegate just leaves the waitlist.
+    Idempotent: the status is read again under the conference's write lock, so a repeat (a
+    double click, two presses at once, a retry) changes nothing, promotes no one and returns
+    ``cancelled_now = False``.
+    """
+    conference = delegate.conference
+    _lock_registrations(conference)
+    db.session.refresh(delegate)
+    if delegate.status == "cancelled":
+        db.session.rollback()
+        return delegate, False
+    freed = delegate.status == "active"
+    delegate.status = "cancelled"
+    promoted = _promote_waitlisted(conference) if freed else []
+    db.session.commit()
+    for person in promoted:
+        signals.delegate_promoted.send(conference, delegate=person)
+    return delegate, True
+
+
 def _lock_registrations(conference: Conference) -> None:
     """Take the conference's write lock for the rest of this transaction.
 
@@ -1317,31 +1341,49 @@ def session_entry(session: Session) -> dict:
     }
 
 
+#: Delegates' whole agendas, per (delegate, conference version, data generation).
+_AGENDAS = cache.LRU(4096)
+#: The programme as agenda entries, per (conference, version, data generation).
+_PROGRAMMES = cache.LRU(64)
+
+
 def delegate_agenda(delegate: Delegate, *, day: date | None = None) -> list[dict]:
     """Return the delegate's day (or whole conference) as plain dicts in start order.
 
     The programme, with each round-based block replaced by the delegate's own seats from the
     ``events.hooks.AGENDA_ENTRIES`` providers; a block with no published seat for them stays,
     marked ``allocation: "not_published"``. Cancelled sessions are kept (``status``).
+    Served from ``events.cache`` while no relevant write has been committed (see there).
     """
+    key = (delegate.id, delegate.conference.version, cache.generation())
+    entries = _AGENDAS.get(key, lambda: _whole_agenda(delegate))
+    if day is not None:
+        entries = [e for e in entries if datetime.fromisoformat(e["starts_at"]).date() == day]
+    return [dict(e) for e in entries]
+
+
+def _whole_agenda(delegate: Delegate) -> list[dict]:
     conference = delegate.conference
     seats: list[dict] = []
     for provide in hooks.AGENDA_ENTRIES:
         seats.extend(provide(delegate) or [])
     replaced = {s.get("replaces_session_id") for s in seats}
+    key = (conference.id, conference.version, cache.generation())
+    entries = [dict(e) for e in _PROGRAMMES.get(key, lambda: _programme_entries(conference))
+               if e["session_id"] not in replaced]
+    entries.extend(seats)
+    return sorted(entries, key=lambda e: (datetime.fromisoformat(e["starts_at"]),
+                                          e.get("slot") or e.get("round") or 0, e["title"]))
+
+
+def _programme_entries(conference: Conference) -> list[dict]:
     entries = []
     for session in programme_sessions(conference):
-        if session.id in replaced:
-            continue
         entry = session_entry(session)
         if session.kind in ("carousel", "world_cafe"):
             entry["allocation"] = "not_published"
         entries.append(entry)
-    entries.extend(seats)
-    if day is not None:
-        entries = [e for e in entries if datetime.fromisoformat(e["starts_at"]).date() == day]
-    return sorted(entries, key=lambda e: (datetime.fromisoformat(e["starts_at"]),
-                                          e.get("slot") or e.get("round") or 0, e["title"]))
+    return entries
 
 
 def next_for_delegate(delegate: Delegate, *, now: datetime | None = None,

@@ -238,6 +238,24 @@ def test_reminders_off_means_no_reminder_and_no_starting_now(day, fake_slack, bo
     rounds.start(day.cafe, 1, now=now)
     run(now)
     assert not [m for m in ok_posts(fake_slack, BEN)[before:] if "starting now" in m["text"]]
+    # Every reminder Slack held for Ben was taken back; Hana's stay.
+    assert not [m for m in fake_slack.scheduled.values() if m["channel_id"] == "D" + BEN]
+    assert [m for m in fake_slack.scheduled.values() if m["channel_id"] == "D" + HOST]
+
+
+def test_reminders_back_on_are_scheduled_again(day, fake_slack, bot, at):
+    from events.notify import worker
+
+    bot.command("reminders off", user=BEN)
+    bot.settle()
+    now = at("08:30")
+    run(now)
+    assert not [m for m in fake_slack.scheduled.values() if m["channel_id"] == "D" + BEN]
+    bot.command("reminders on", user=BEN)
+    bot.settle()
+    worker.reconcile(now + timedelta(minutes=1))
+    run(now + timedelta(minutes=1))
+    assert len([m for m in fake_slack.scheduled.values() if m["channel_id"] == "D" + BEN]) == 5
 
 
 def test_slack_rate_limit_waits_retry_after_and_sends_once(world, fake_slack, at):

@@ -300,6 +300,61 @@ def test_full_conference_waitlists_and_a_cancellation_promotes_the_first(confere
     assert services.waitlist_position(db.session.get(Delegate, people[3].id)) == 1
 
 
+def test_cancel_registration_promotes_the_first_waiting_once(conference):
+    services.update_conference(conference, {"registration_open": True, "registration_capacity": 2})
+    people = [services.self_register(conference, {"name": f"P{n}"}, slack_user_id=None,
+                                     email=f"p{n}@example.org")[0] for n in range(5)]
+    promoted = []
+
+    def receiver(sender, delegate=None, **_):
+        promoted.append(delegate.email)
+
+    signals.delegate_promoted.connect(receiver)
+    try:
+        delegate, cancelled = services.cancel_registration(people[0])
+        assert cancelled and delegate.status == "cancelled"
+        # A second press, a retry: nothing changes, nobody else is promoted.
+        assert services.cancel_registration(people[0])[1] is False
+        # A waitlisted person who withdraws just leaves the waitlist.
+        assert services.cancel_registration(people[4])[1] is True
+    finally:
+        signals.delegate_promoted.disconnect(receiver)
+    db.session.expire_all()
+    assert [db.session.get(Delegate, p.id).status for p in people] == [
+        "cancelled", "active", "active", "waitlisted", "cancelled"]
+    assert promoted == ["p2@example.org"]
+    assert services.waitlist_position(db.session.get(Delegate, people[3].id)) == 1
+
+
+def test_simultaneous_cancellations_of_one_registration_promote_one(app, conference):
+    services.update_conference(conference, {"registration_open": True, "registration_capacity": 1})
+    people = [services.self_register(conference, {"name": f"P{n}"}, slack_user_id=None,
+                                     email=f"p{n}@example.org")[0] for n in range(4)]
+    leaver_id = people[0].id
+    barrier = threading.Barrier(6, timeout=30)
+    results, errors = [], []
+
+    def press():
+        with app.app_context():
+            try:
+                barrier.wait()
+                results.append(services.cancel_registration(db.session.get(Delegate, leaver_id))[1])
+            except Exception as exc:  # noqa: BLE001 - asserted below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=press) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and sorted(results) == [False] * 5 + [True]
+    db.session.expire_all()
+    assert [db.session.get(Delegate, p.id).status for p in people] == [
+        "cancelled", "active", "waitlisted", "waitlisted"]
+
+
 def test_organiser_moves_someone_to_the_waitlist_by_hand(api, conference, make_delegate):
     services.update_conference(conference, {"registration_capacity": 1})
     ada = make_delegate(conference, name="Ada")
