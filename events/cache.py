@@ -31,6 +31,8 @@ T = TypeVar("T")
 IGNORED_TABLES = frozenset({
     "slack_receipts", "slack_users", "slack_link_codes", "slack_link_failures", "api_tokens",
     "checkins", "checkin_nonces", "scan_log", "badge_jobs", "badge_secrets", "live_changes",
+    # Notifications: the outbox and its bookkeeping.
+    "outbox", "slack_lookups", "link_requests",
 })
 #: Round plans and their seats: a *draft* being written (an allocation, a hand move, which
 #: never changes a published plan) changes no answer; publishing and superseding do.
