@@ -62,6 +62,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/live.py
 	$(BIN)/python benchmarks/checkin.py
 	$(BIN)/python benchmarks/slack.py
+	$(BIN)/python benchmarks/notify.py
 
 clean:
 	rm -rf $(VENV) instance/*.db

@@ -82,8 +82,10 @@ def render(notices: list[Notice], delegate: Delegate | None) -> tuple[str, list[
     return escape(f"{icon} {plain}"[:3000]), blocks
 
 
-def _dm_channel(web: WebClient, user_id: str) -> str:
-    slack_user = db.session.scalar(select(SlackUser).where(SlackUser.slack_user_id == user_id))
+def _dm_channel(web: WebClient, user_id: str, slack_user: SlackUser | None = None) -> str:
+    if slack_user is None:
+        slack_user = db.session.scalar(
+            select(SlackUser).where(SlackUser.slack_user_id == user_id))
     if slack_user is not None and slack_user.dm_channel_id:
         return slack_user.dm_channel_id
     channel = web.conversations_open(users=user_id)["channel"]["id"]
@@ -130,13 +132,16 @@ def send(notices: list[Notice], *, now: datetime, recovering: bool = False) -> O
                 web.chat_deleteScheduledMessage(channel=first.delivered_to,
                                                 scheduled_message_id=first.scheduled_message_id)
             return Outcome("unscheduled", "replaced or no longer needed")
+        # Read fresh: the worker's commits do not expire what an earlier notice loaded.
         slack_user = db.session.scalar(
-            select(SlackUser).where(SlackUser.slack_user_id == first.recipient))
+            select(SlackUser).where(SlackUser.slack_user_id == first.recipient)
+            .execution_options(populate_existing=True))
         if first.kind in ("reminder", "starting") and slack_user is not None \
                 and not slack_user.reminders:
             return Outcome("cancelled", "reminders turned off")
-        delegate = db.session.get(Delegate, first.delegate_id) if first.delegate_id else None
-        channel = _dm_channel(web, first.recipient)
+        delegate = db.session.get(Delegate, first.delegate_id, populate_existing=True) \
+            if first.delegate_id else None
+        channel = _dm_channel(web, first.recipient, slack_user)
         text, blocks = render(notices, delegate)
         ahead = first.kind == "reminder" and first.due_at - now > HANDOFF
         if recovering and not ahead and _already_posted(web, channel, first):

@@ -5,7 +5,9 @@ JSON or multipart body), the upload URLs it hands out (``/upload/<file_id>``) an
 ``/response/<name>`` path (a ``response_url``). Every request is recorded as a ``Call``;
 tests read them with ``calls_to`` or block on ``wait_for`` (a ``threading.Condition``,
 no sleeps). ``fail_next`` makes the next N calls of a method answer 429 with
-``Retry-After``, a 5xx, or HTTP 200 ``{"ok": false, "error": ...}``.
+``Retry-After``, a 5xx, or HTTP 200 ``{"ok": false, "error": ...}``. ``rate_limit`` puts
+methods behind a shared token bucket (N calls per second, a burst) that answers 429 with
+``Retry-After`` when empty, as Slack's workspace-wide limits do (off by default).
 
 Point the app at it with ``SLACK_API_URL = fake.url`` (ends in ``/api/``).
 
@@ -22,6 +24,7 @@ import email.parser
 import email.policy
 import itertools
 import json
+import math
 import threading
 import time
 from collections import defaultdict, deque
@@ -68,6 +71,28 @@ class Call:
     body: bytes = field(default=b"", repr=False)
     status: int = 200
     response: Any = field(default=None, repr=False)
+    #: ``time.monotonic()`` when the fake answered it.
+    at: float = 0.0
+
+
+class _Bucket:
+    """A token bucket: ``rate`` calls per second, up to ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = float(rate)
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def take(self) -> float:
+        """Take a token; return 0 when one was there, else the seconds until one is."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
 
 
 @dataclass
@@ -138,6 +163,9 @@ class FakeSlack:
         self.scheduled: dict[str, dict[str, Any]] = {}
         self._pending_uploads: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
+        self._buckets: dict[str, _Bucket] = {}
+        #: How many calls the token buckets of ``rate_limit`` answered with 429.
+        self.rate_limited = 0
         #: Seconds since the epoch as Slack sees them (``chat.scheduleMessage`` checks).
         self.clock: Callable[[], float] = time.time
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
@@ -227,6 +255,23 @@ class FakeSlack:
         with self._cond:
             self._failures[method].extend(failure for _ in range(n))
 
+    def rate_limit(self, methods: tuple[str, ...] | list[str], per_second: float | None,
+                   *, burst: float | None = None) -> None:
+        """Put ``methods`` behind one shared token bucket of ``per_second`` calls (``burst``
+        at once, default one second's worth), starting full; ``None`` removes the limit.
+
+        A call that finds the bucket empty is answered HTTP 429 ``{"ok": false, "error":
+        "ratelimited"}`` with ``Retry-After`` in whole seconds (at least 1), like Slack, and
+        counted in ``rate_limited``.
+        """
+        with self._cond:
+            for method in methods:
+                self._buckets.pop(method, None)
+            if per_second:
+                bucket = _Bucket(per_second, burst if burst is not None else max(1.0, per_second))
+                for method in methods:
+                    self._buckets[method] = bucket
+
     def calls_to(self, method: str) -> list[Call]:
         with self._cond:
             return [call for call in self.calls if call.method == method]
@@ -302,6 +347,17 @@ class FakeSlack:
             queue = self._failures.get(method)
             return queue.popleft() if queue else None
 
+    def _take_token(self, method: str) -> _Failure | None:
+        with self._cond:
+            bucket = self._buckets.get(method)
+            if bucket is None:
+                return None
+            wait = bucket.take()
+            if not wait:
+                return None
+            self.rate_limited += 1
+        return _Failure(429, max(1, math.ceil(wait)), None)
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
@@ -349,7 +405,7 @@ class FakeSlack:
                 return
             _decode_json_fields(args)
             call = Call(method, args, http_method, path, headers, body)
-            failure = self._take_failure(method)
+            failure = self._take_failure(method) or self._take_token(method)
             if failure:
                 self._fail(req, call, failure)
                 return
@@ -429,6 +485,7 @@ class FakeSlack:
     ) -> None:
         call.status = status
         call.response = payload
+        call.at = time.monotonic()
         # Record before answering, so a client that returns has its call visible.
         self._record(call)
         data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()

@@ -262,7 +262,9 @@ def send(notices: list[Notice], *, now: datetime, recovering: bool = False) -> O
     conference = db.session.get(Conference, first.conference_id)
     delegate = None
     if first.delegate_id is not None:
-        delegate = db.session.scalar(select(Delegate).where(Delegate.id == first.delegate_id))
+        # Read fresh: the worker's commits do not expire what an earlier notice loaded.
+        delegate = db.session.scalar(select(Delegate).where(Delegate.id == first.delegate_id)
+                                     .execution_options(populate_existing=True))
     if conference is None:
         return Outcome("cancelled", "the conference no longer exists")
     if (first.kind in LINK_KINDS and delegate is not None

@@ -35,6 +35,8 @@ class Notice(db.Model):
     __table_args__ = (
         Index("ix_outbox_status_due", "status", "next_attempt_at"),
         Index("ix_outbox_group", "group"),
+        # The worker looks up a person's other pending changes for every change it sends.
+        Index("ix_outbox_recipient", "recipient", "channel"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -108,15 +108,16 @@ def claim(now: datetime, limit: int) -> list[tuple[Notice, bool]]:
         .order_by(Notice.due_at, Notice.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    candidates = db.session.execute(query).all()
+    candidates = dict(db.session.execute(query).all())
     claimed: dict[int, bool] = {}
-    for notice_id, previous in candidates:
-        result = db.session.execute(
-            update(Notice).where(Notice.id == notice_id, _ready(now))
+    if candidates:
+        # One conditional update for the lot: a row another worker claimed (or a service
+        # changed) since the select no longer matches ``_ready`` and is not returned.
+        taken = db.session.scalars(
+            update(Notice).where(Notice.id.in_(candidates), _ready(now))
             .values(claimed_until=until, attempts=Notice.attempts + 1)
-            .execution_options(synchronize_session=False))
-        if result.rowcount == 1:
-            claimed[notice_id] = previous is not None
+            .returning(Notice.id).execution_options(synchronize_session=False)).all()
+        claimed = {notice_id: candidates[notice_id] is not None for notice_id in taken}
     db.session.commit()
     _crash_point("claimed")
     if not claimed:
@@ -144,6 +145,8 @@ def _merge_partners(notice: Notice, now: datetime) -> list[Notice]:
             .execution_options(synchronize_session=False))
         if result.rowcount == 1:
             taken.append(other)
+    if not taken:
+        return taken  # nothing to commit (the usual case: one change per person)
     db.session.commit()
     for other in taken:
         db.session.refresh(other)
@@ -177,8 +180,32 @@ def _apply(notices: list[Notice], outcome: Outcome, now: datetime) -> None:
 
 
 def run_once(now: datetime | None = None, *, limit: int = 200) -> dict[str, int]:
-    """Send what is due; return counts by outcome. Needs an app context."""
-    now = now or utcnow()
+    """Send what is due; return counts by outcome. Needs an app context.
+
+    Each notice is marked and committed as soon as its sender returns (the crash-safety
+    window is one commit). Those commits do not expire the whole session: with a full batch
+    in the identity map that made every commit cost O(batch) and every row a reload; instead
+    each group's rows are re-read just before sending, and everything is expired at the end.
+    """
+    session = db.session()
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        return _pass(now or utcnow(), limit)
+    finally:
+        session.expire_on_commit = expire_on_commit
+        db.session.expire_all()
+
+
+def _fresh(group: list[Notice]) -> list[Notice]:
+    """Re-read ``group``'s rows (a service may have withdrawn one since the claim)."""
+    ids = [notice.id for notice in group]
+    rows = {row.id: row for row in db.session.scalars(
+        select(Notice).where(Notice.id.in_(ids)).execution_options(populate_existing=True))}
+    return [rows[i] for i in ids if i in rows]
+
+
+def _pass(now: datetime, limit: int) -> dict[str, int]:
     counts: dict[str, int] = {}
     paused: dict[str, float] = {}
     groups: list[tuple[list[Notice], bool]] = []
@@ -200,7 +227,12 @@ def run_once(now: datetime | None = None, *, limit: int = 200) -> dict[str, int]
         key = (group[0].channel, group[0].recipient)
         if group[0].kind == "change" and key in changes:
             group, recovering = changes[key]
-            group += _merge_partners(group[0], now)
+            group = _fresh(group)
+            group += _merge_partners(group[0], now) if group else []
+        else:
+            group = _fresh(group)
+        if not group:
+            continue
         channel = group[0].channel
         if channel in paused:
             _apply(group, Outcome("retry", "waiting for the rate limit",
