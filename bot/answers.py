@@ -23,7 +23,8 @@ from events.types import utcnow
 
 #: Names people use for the kinds of entries in their day.
 KIND_NAMES = {"carousel": "Carousel", "world_cafe": "World Cafe", "keynote": "Keynote",
-              "plenary": "Plenary", "break": "Break", "other": "Session"}
+              "plenary": "Plenary", "panel": "Panel", "workshop": "Workshop",
+              "networking": "Networking", "break": "Break", "other": "Session"}
 
 
 def now() -> datetime:

@@ -25,9 +25,12 @@ from events.conference.models import SESSION_KINDS
 KIND_LABELS = {
     "keynote": "Keynote",
     "plenary": "Plenary",
+    "panel": "Panel",
+    "workshop": "Workshop",
     "carousel": "Carousel",
     "world_cafe": "World Cafe",
-    "break": "Break",
+    "networking": "Networking",
+    "break": "Lunch/Break",
     "other": "Other",
 }
 
@@ -93,7 +96,13 @@ class SpeakerForm(FlaskForm):
 
 class SessionForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=300)])
-    kind = SelectField("Kind", choices=[SelectChoice(k, KIND_LABELS[k]) for k in SESSION_KINDS])
+    # No default: a drinks reception must not land under Keynotes because nobody changed it.
+    kind = SelectField(
+        "Kind",
+        choices=[SelectChoice("", "Choose…")]
+        + [SelectChoice(k, KIND_LABELS[k]) for k in SESSION_KINDS],
+        validators=[DataRequired("Choose what kind of session this is.")],
+    )
     starts_at = DateTimeLocalField(
         "Starts", format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
     )

@@ -26,10 +26,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from events.conference.programme import KINDS
 from events.extensions import db
 from events.types import UTCDateTime, utcnow
 
-SESSION_KINDS = ("keynote", "plenary", "carousel", "world_cafe", "break", "other")
+SESSION_KINDS = KINDS
 SESSION_STATUSES = ("scheduled", "cancelled")
 ORGANISER_ROLES = ("organiser", "door_staff")
 
