@@ -18,6 +18,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from events.adapters import ConfirmForm  # noqa: F401  (organiser pages import it from here)
 from events.conference.models import SESSION_KINDS
@@ -33,6 +34,13 @@ KIND_LABELS = {
     "break": "Lunch/Break",
     "other": "Other",
 }
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several checkboxes, one per choice (the ``field`` macro draws them as a fieldset)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class LoginForm(FlaskForm):
@@ -113,7 +121,7 @@ class SessionForm(FlaskForm):
         description="Leave empty to offer the whole room.",
         validators=[Optional(), NumberRange(min=1)],
     )
-    speaker_ids = SelectMultipleField("Speakers", coerce=int, validators=[Optional()])
+    speaker_ids = MultiCheckboxField("Speakers", coerce=int, validators=[Optional()])
     description = TextAreaField("Description", validators=[Optional()])
 
 
