@@ -302,7 +302,8 @@ def allocation_report(session, plan, *, base_url: str = "") -> Reply:
     """Describe a new draft plan: its version, figures and how to publish it."""
     stats = plan.stats or {}
     if session.kind == "carousel":
-        figures = [f"{stats.get('first_choice_pct', 0)}% got their first choice"]
+        figures = [f"{stats.get('first_choice_pct', 0)}% of delegates who ranked got their "
+                   "first choice in one of their slots"]
         if stats.get("optimal"):
             figures.append("proven optimal")
         elif stats.get("lower_bound") is not None:

@@ -358,3 +358,25 @@ def test_start_a_slot_from_the_live_page(client, login, conference, block, rooms
     assert "Carousel 1 started" in client.get(live).get_data(as_text=True)
     [sent] = received["starting"]
     assert sent["kind"] == "carousel" and len(sent["per_delegate"]) == len(people)
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_plan_headline_says_per_delegate_and_chart_says_per_seat(client, login, conference, block,
+                                                                rooms, atherton, people):
+    """"96.0% got their first choice" beside "Choice 1: 29.1%" read as a contradiction (issue 14)."""
+    login()
+    base = _define_by_web(client, conference, block, rooms, atherton)
+    for p in people:
+        ws.set_preferences(block, p, [w.id for w in ws.get_workshops(block)])
+    assert client.post(f"{base}/run").status_code == 302
+    stats = ws.latest_plan(block).stats
+    text = _text(client.get(f"{base}/").get_data(as_text=True))
+    assert (f"{stats['first_choice_pct']}% of delegates who ranked got their first choice in one "
+            "of their slots") in text
+    assert "Per delegate" in text and "Per seat" in text
+    total = sum(stats["rank_histogram"].values())
+    first = stats["rank_histogram"]["1"]
+    assert f"Choice 1 {first} seats ({round(100 * first / total, 1)}% of seats)" in text
