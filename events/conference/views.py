@@ -10,6 +10,7 @@ from events import hooks
 from events.adapters import public_conference
 from events.conference import services, timetable
 from events.errors import ConvenorError
+from events.types import utcnow
 
 bp = Blueprint("views", __name__)
 
@@ -77,8 +78,15 @@ def delegate_page(token):
     extra: dict = {}
     for provide in hooks.DELEGATE_CONTEXT:
         extra.update(provide(delegate))
+    panels = list(hooks.DELEGATE_PANELS)
+    today = utcnow().astimezone(conference.tz).date()
+    if conference.starts_on <= today <= conference.ends_on:
+        # At the door the badge must be one tap away: it goes before the calendar and the rest.
+        badges = [p for p in panels if p in hooks.DELEGATE_BADGE_PANELS]
+        panels = badges + [p for p in panels if p not in badges]
     response = render_template("events/delegate.html", conference=conference, delegate=delegate,
-                               sessions=sessions, panels=hooks.DELEGATE_PANELS, **extra)
+                               sessions=sessions, panels=panels,
+                               badge_link=bool(hooks.DELEGATE_BADGE_PANELS), **extra)
     return response, 200, {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex",
                            "Referrer-Policy": "no-referrer"}
 
