@@ -18,6 +18,10 @@ DELEGATE_PANELS: list[str] = []
 #: the page's *Show my badge* link at the top jumps to it, and on the conference day (in the
 #: conference's time zone) it comes first, so the QR code is one tap away at the door.
 DELEGATE_BADGE_PANELS: list[str] = []
+#: Callables ``(session) -> (template, variables) | None``: what a feature adds to the public page
+#: of one of its sessions (a carousel's workshops, a World Cafe's questions and hosts); None for
+#: a session that is not theirs. The template gets the variables as ``panel``.
+SESSION_PANELS: list[Callable[..., tuple[str, dict] | None]] = []
 #: Callables ``(delegate) -> dict`` adding template variables to the delegate page.
 DELEGATE_CONTEXT: list[Callable[..., dict]] = []
 #: ``(endpoint, label)`` pairs in the organiser's sub-navigation; each endpoint takes ``slug``.

@@ -63,7 +63,9 @@ def session_page(slug, session_id):
         session = services.get_session(conference, session_id)
     except ConvenorError:
         abort(404)
-    return render_template("events/session.html", conference=conference, session=session)
+    panels = [found for provide in hooks.SESSION_PANELS if (found := provide(session))]
+    return render_template("events/session.html", conference=conference, session=session,
+                           panels=panels)
 
 
 @bp.route("/me/<token>")

@@ -15,7 +15,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ROOT
+from tests.conftest import ARTIFACTS, ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -136,6 +136,11 @@ def test_public_and_delegate_pages_meet_wcag_aa(live_server, browser, demo):
         page = browser.new_page(viewport={"width": width, "height": 900})
         for path in pages:
             assert violations(page, base + path) == [], f"{path} at {width}px"
+            if "/sessions/" in path:
+                name = "carousel" if path.endswith(str(demo["carousel"])) else \
+                    "cafe" if path.endswith(str(demo["cafe"])) else "looped"
+                page.screenshot(path=str(ARTIFACTS / f"public-session-{name}-{width}.png"),
+                                full_page=True)
         page.close()
 
 
