@@ -23,7 +23,8 @@ from events.types import utcnow
 
 #: Names people use for the kinds of entries in their day.
 KIND_NAMES = {"carousel": "Carousel", "world_cafe": "World Cafe", "keynote": "Keynote",
-              "plenary": "Plenary", "break": "Break", "other": "Session"}
+              "plenary": "Plenary", "panel": "Panel", "workshop": "Workshop",
+              "networking": "Networking", "break": "Break", "other": "Session"}
 
 
 def now() -> datetime:
@@ -342,7 +343,8 @@ def allocation_report(session, plan, *, base_url: str = "") -> Reply:
     """Describe a new draft plan: its version, figures and how to publish it."""
     stats = plan.stats or {}
     if session.kind == "carousel":
-        figures = [f"{stats.get('first_choice_pct', 0)}% got their first choice"]
+        figures = [f"{stats.get('first_choice_pct', 0)}% of delegates who ranked got their "
+                   "first choice in one of their slots"]
         if stats.get("optimal"):
             figures.append("proven optimal")
         elif stats.get("lower_bound") is not None:

@@ -14,6 +14,14 @@ from typing import Any
 #: Templates added to the delegate's private page, rendered in order with ``delegate``,
 #: ``conference`` and whatever the ``DELEGATE_CONTEXT`` callables return.
 DELEGATE_PANELS: list[str] = []
+#: Those of DELEGATE_PANELS that show the delegate's door badge (a section ``id="my-badge"``):
+#: the page's *Show my badge* link at the top jumps to it, and on the conference day (in the
+#: conference's time zone) it comes first, so the QR code is one tap away at the door.
+DELEGATE_BADGE_PANELS: list[str] = []
+#: Callables ``(session) -> (template, variables) | None``: what a feature adds to the public page
+#: of one of its sessions (a carousel's workshops, a World Cafe's questions and hosts); None for
+#: a session that is not theirs. The template gets the variables as ``panel``.
+SESSION_PANELS: list[Callable[..., tuple[str, dict] | None]] = []
 #: Callables ``(delegate) -> dict`` adding template variables to the delegate page.
 DELEGATE_CONTEXT: list[Callable[..., dict]] = []
 #: ``(endpoint, label)`` pairs in the organiser's sub-navigation; each endpoint takes ``slug``.

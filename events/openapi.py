@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from copy import deepcopy
 
+from events.conference.programme import KINDS
+
 STR = {"type": "string"}
 INT = {"type": "integer"}
 BOOL = {"type": "boolean"}
@@ -82,8 +84,9 @@ SCHEMAS = {
     "SpeakerInput": obj({"name": STR, "honours": STR, "organisation": STR, "bio": STR}, ["name"]),
     "SessionInput": obj(
         {"title": STR,
-         "kind": {"type": "string",
-                  "enum": ["keynote", "plenary", "carousel", "world_cafe", "break", "other"]},
+         "kind": {"type": "string", "enum": list(KINDS), "default": "other",
+                  "description": "what the session is; without it a session is \"other\" "
+                                 "(the organiser's form makes it a required choice)"},
          "description": STR, "room_id": {"type": ["integer", "null"]},
          "starts_at": {"type": "string", "description": "ISO 8601; without offset = conference zone"},
          "ends_at": {"type": "string"}, "speaker_ids": {"type": "array", "items": INT},

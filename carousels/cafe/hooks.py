@@ -106,4 +106,16 @@ live_rounds = functools.partial(rounds_hooks.live_blocks, cs.FORMAT, key="rounds
 def install() -> None:
     """Register the World Cafe's providers with the extension points ``events`` owns."""
     rounds_hooks.install(cs.FORMAT, agenda=cafe_agenda, entries=cafe_entries, rows=cafe_rows,
-                         demo=demo_cafe, live_panel="carousels/cafe_live_panel.html")
+                         demo=demo_cafe, live_panel="carousels/cafe_live_panel.html",
+                         session_panel=cafe_session_panel)
+
+
+def cafe_session_panel(session: Session) -> tuple[str, dict] | None:
+    """Return a World Cafe's rounds, and its tables' questions and hosts, for its public page.
+
+    Hosts are shown by name and organisation only, as workshop leaders are (``SESSION_PANELS``).
+    """
+    if session.kind != cs.FORMAT.session_kind:
+        return None
+    return "carousels/cafe_session_panel.html", {"rounds": cs.get_rounds(session),
+                                                 "tables": cs.get_tables(session)}

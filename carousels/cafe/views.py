@@ -44,13 +44,13 @@ RoundsForm = rounds_views.rounds_form("round", counted=4, most=cs.MAX_ROUNDS, la
 
 
 class TablesForm(FlaskForm):
-    """Add several numbered tables at once."""
+    """Add several numbered tables at once (ids prefixed: the setup page has three forms)."""
 
-    count = IntegerField("Number of tables", default=10,
+    count = IntegerField("Number of tables", default=10, id="tables-count",
                          validators=[DataRequired(), NumberRange(min=1, max=cs.MAX_TABLES)])
-    capacity = IntegerField("Seats per table (host included)", default=8,
+    capacity = IntegerField("Seats per table (host included)", default=8, id="tables-capacity",
                             validators=[DataRequired(), NumberRange(min=1, max=cs.MAX_CAPACITY)])
-    step_free = IntegerField("How many of them are step-free", default=0,
+    step_free = IntegerField("How many of them are step-free", default=0, id="tables-step_free",
                              description="The first tables added are marked step-free.",
                              validators=[Optional(), NumberRange(min=0)])
 

@@ -329,15 +329,17 @@ def rounds_form(noun: str, *, counted: int, most: int, lasting: int, apart: int,
     ``apart`` minutes apart; ``noun`` is "round" or "slot", ``change`` explains the gap."""
 
     class RoundsForm(FlaskForm):
-        """Lay out the rounds evenly."""
+        """Lay out the rounds evenly (ids prefixed: the setup page has other forms)."""
 
-        count = IntegerField(f"Number of {noun}s", default=counted,
+        count = IntegerField(f"Number of {noun}s", default=counted, id="rounds-count",
                              validators=[DataRequired(), NumberRange(min=1, max=most)])
-        minutes = IntegerField(f"Minutes per {noun}", default=lasting,
+        minutes = IntegerField(f"Minutes per {noun}", default=lasting, id="rounds-minutes",
                                validators=[DataRequired(), NumberRange(min=1, max=240)])
         gap = IntegerField(f"Minutes between {noun}s", default=apart, description=change,
+                           id="rounds-gap",
                            validators=[Optional(), NumberRange(min=0, max=60)])
         starts_at = DateTimeLocalField(f"First {noun} starts", format="%Y-%m-%dT%H:%M",
+                                       id="rounds-starts_at",
                                        description="Leave empty to start with the session.",
                                        validators=[Optional()])
 

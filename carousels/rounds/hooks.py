@@ -121,9 +121,11 @@ def round_counter(fmt: services.Format) -> Callable[[Session], int | None]:
 
 
 def install(fmt: services.Format, *, agenda: Callable, entries: Callable, rows: Callable,
-            demo: Callable, live_panel: str, schedule: Callable | None = None) -> None:
+            demo: Callable, live_panel: str, session_panel: Callable,
+            schedule: Callable | None = None) -> None:
     """Register a format's providers with the extension points ``events`` owns."""
     hooks.add(hooks.ROUND_COUNTERS, round_counter(fmt))
+    hooks.add(hooks.SESSION_PANELS, session_panel)
     hooks.add(hooks.AGENDA_PROVIDERS, agenda)
     hooks.add(hooks.AGENDA_ENTRIES, entries)
     hooks.add(hooks.ALLOCATION_ROWS, rows)

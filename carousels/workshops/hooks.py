@@ -69,6 +69,28 @@ def carousel_schedule(conference: Conference) -> list:
     return events
 
 
+# --------------------------------------------------------------------------- public page
+
+
+def carousel_session_panel(session: Session) -> tuple[str, dict] | None:
+    """Return the workshops on offer for a carousel's public page (``SESSION_PANELS``).
+
+    Each with its title, description, leaders, room, seats per run and the slots it runs in
+    (named only when it does not run in every slot).
+    """
+    if session.kind != ws.FORMAT.session_kind:
+        return None
+    slots = ws.get_slots(session)
+    workshops = []
+    for w in ws.get_workshops(session):
+        names = [s.name for s in w.slots]
+        runs = "Every slot" if slots else ""
+        if slots and len(names) < len(slots):
+            runs = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        workshops.append({"workshop": w, "runs": runs or "Not scheduled yet"})
+    return "carousels/workshop_session_panel.html", {"slots": slots, "workshops": workshops}
+
+
 # --------------------------------------------------------------------------- demo
 
 DEMO_WORKSHOPS = [
@@ -142,4 +164,5 @@ def install() -> None:
     """Register the carousel's providers with the extension points ``events`` owns."""
     rounds_hooks.install(ws.FORMAT, agenda=carousel_agenda, entries=carousel_entries,
                          rows=carousel_rows, schedule=carousel_schedule, demo=demo_carousel,
-                         live_panel="carousels/workshop_live_panel.html")
+                         live_panel="carousels/workshop_live_panel.html",
+                         session_panel=carousel_session_panel)

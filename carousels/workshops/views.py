@@ -245,8 +245,9 @@ def run(conference: Conference, session_id: int):
 def _report(plan) -> str:
     stats = plan.stats
     proof = "proven optimal" if stats.get("optimal") else "not proven optimal"
-    return (f"Version {plan.version} (draft): {stats.get('first_choice_pct', 0)}% got their "
-            f"first choice; {proof}, in {stats.get('seconds', 0)} s. Check it, then publish.")
+    return (f"Version {plan.version} (draft): {stats.get('first_choice_pct', 0)}% of delegates "
+            f"who ranked got their first choice in one of their slots; {proof}, in "
+            f"{stats.get('seconds', 0)} s. Check it, then publish.")
 
 
 @bp.route("/<int:session_id>/move", methods=["POST"])

@@ -369,6 +369,7 @@ def register(app: Flask) -> None:
     hooks.add(hooks.ORGANISER_NAV, ("checkin.dashboard", "Check-in"))
     hooks.add(hooks.DEMO_HOOKS, checkin.demo)
     hooks.add(hooks.DELEGATE_PANELS, "checkin/_delegate_panel.html")
+    hooks.add(hooks.DELEGATE_BADGE_PANELS, "checkin/_delegate_panel.html")
     hooks.add(hooks.DASHBOARD_PANELS, "checkin/_dashboard_panel.html")
     _register_cli(app)
     app.add_template_global(checkin.delegate_checkins, "delegate_checkins")

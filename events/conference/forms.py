@@ -18,6 +18,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from events.adapters import ConfirmForm  # noqa: F401  (organiser pages import it from here)
 from events.conference.models import SESSION_KINDS
@@ -43,11 +44,21 @@ class SafeForm(FlaskForm):
 KIND_LABELS = {
     "keynote": "Keynote",
     "plenary": "Plenary",
+    "panel": "Panel",
+    "workshop": "Workshop",
     "carousel": "Carousel",
     "world_cafe": "World Cafe",
-    "break": "Break",
+    "networking": "Networking",
+    "break": "Lunch/Break",
     "other": "Other",
 }
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several checkboxes, one per choice (the ``field`` macro draws them as a fieldset)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class LoginForm(SafeForm):
@@ -111,7 +122,13 @@ class SpeakerForm(SafeForm):
 
 class SessionForm(SafeForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=300)])
-    kind = SelectField("Kind", choices=[SelectChoice(k, KIND_LABELS[k]) for k in SESSION_KINDS])
+    # No default: a drinks reception must not land under Keynotes because nobody changed it.
+    kind = SelectField(
+        "Kind",
+        choices=[SelectChoice("", "Choose…")]
+        + [SelectChoice(k, KIND_LABELS[k]) for k in SESSION_KINDS],
+        validators=[DataRequired("Choose what kind of session this is.")],
+    )
     starts_at = DateTimeLocalField(
         "Starts", format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
     )
@@ -122,7 +139,7 @@ class SessionForm(SafeForm):
         description="Leave empty to offer the whole room.",
         validators=[Optional(), NumberRange(min=1, max=MAX_SEATS)],
     )
-    speaker_ids = SelectMultipleField("Speakers", coerce=int, validators=[Optional()])
+    speaker_ids = MultiCheckboxField("Speakers", coerce=int, validators=[Optional()])
     description = TextAreaField("Description", validators=[Optional()])
 
 

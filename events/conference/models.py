@@ -30,10 +30,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from events.conference.programme import KINDS
 from events.extensions import db
 from events.types import UTCDateTime, utcnow
 
-SESSION_KINDS = ("keynote", "plenary", "carousel", "world_cafe", "break", "other")
+SESSION_KINDS = KINDS
 SESSION_STATUSES = ("scheduled", "cancelled")
 ORGANISER_ROLES = ("organiser", "door_staff")
 #: PostgreSQL's exclusion constraint: no two live sessions in one room at overlapping times.

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-KINDS = ("keynote", "plenary", "carousel", "world_cafe", "break", "other")
+#: Session kinds in the order forms offer them; "other" is the default where none is given.
+KINDS = ("keynote", "plenary", "panel", "workshop", "carousel", "world_cafe", "networking",
+         "break", "other")
 
 
 @dataclass(frozen=True)

@@ -1439,6 +1439,8 @@ def search_programme(conference: Conference, text: str, *, kind: str | None = No
         kind_words = session.kind.replace("_", " ")
         if session.kind == "break":
             kind_words += " lunch coffee tea refreshments"
+        elif session.kind == "networking":
+            kind_words += " drinks reception"
         named = set(_fold(" ".join([session.title, *(sp.name for sp in session.speakers)])).split())
         kinds = set(kind_words.split())
         # A word in the title or a speaker's name counts twice a word that only names the kind.

@@ -10,6 +10,7 @@ from events import hooks
 from events.adapters import http_exception, public_conference
 from events.conference import services, timetable
 from events.errors import ConvenorError
+from events.types import utcnow
 
 bp = Blueprint("views", __name__)
 
@@ -62,7 +63,9 @@ def session_page(slug, session_id):
         session = services.get_session(conference, session_id)
     except ConvenorError:
         abort(404)
-    return render_template("events/session.html", conference=conference, session=session)
+    panels = [found for provide in hooks.SESSION_PANELS if (found := provide(session))]
+    return render_template("events/session.html", conference=conference, session=session,
+                           panels=panels)
 
 
 @bp.route("/me/<token>")
@@ -84,8 +87,15 @@ def delegate_page(token):
     extra: dict = {}
     for provide in hooks.DELEGATE_CONTEXT:
         extra.update(provide(delegate))
+    panels = list(hooks.DELEGATE_PANELS)
+    today = utcnow().astimezone(conference.tz).date()
+    if conference.starts_on <= today <= conference.ends_on:
+        # At the door the badge must be one tap away: it goes before the calendar and the rest.
+        badges = [p for p in panels if p in hooks.DELEGATE_BADGE_PANELS]
+        panels = badges + [p for p in panels if p not in badges]
     response = render_template("events/delegate.html", conference=conference, delegate=delegate,
-                               sessions=sessions, panels=hooks.DELEGATE_PANELS, **extra)
+                               sessions=sessions, panels=panels,
+                               badge_link=bool(hooks.DELEGATE_BADGE_PANELS), **extra)
     return response, 200, private
 
 

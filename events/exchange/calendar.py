@@ -88,8 +88,11 @@ class AgendaItem:
 KIND_CATEGORY = {
     "keynote": "Keynote",
     "plenary": "Plenary",
+    "panel": "Panel",
+    "workshop": "Workshop",
     "carousel": "Carousel",
     "world_cafe": "World Cafe",
+    "networking": "Networking",
     "break": "Break",
     "other": "Session",
 }

@@ -282,14 +282,21 @@ class ProgrammeDraft:
 
 def _kind(raw: str) -> str:
     key = re.sub(r"[^a-z]", "", (raw or "").lower())
-    if key in {"keynote", "plenary", "carousel", "break", "other"}:
+    if key in {"keynote", "plenary", "panel", "workshop", "carousel", "networking", "break",
+               "other"}:
         return key
     if key in {"worldcafe", "cafe"}:
         return "world_cafe"
     if key in {"pause", "lunch", "coffee", "coffeebreak", "lunchbreak", "registration"}:
         return "break"
-    if key in {"panel", "plenarysession", "opening", "closing"}:
+    if key in {"paneldiscussion", "panelsession"}:
+        return "panel"
+    if key in {"plenarysession", "opening", "closing"}:
         return "plenary"
+    if key in {"drinks", "reception", "drinksreception", "networkingreception", "social"}:
+        return "networking"
+    if key in {"masterclass", "handson"}:
+        return "workshop"
     return "other"
 
 

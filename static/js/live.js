@@ -17,8 +17,9 @@
   var token = root.dataset.token || "";
   var version = parseInt(root.dataset.version || "0", 10);
   var seenAnnouncements = {};
-  var KIND_WORDS = { keynote: "keynote", plenary: "plenary", carousel: "carousel",
-                     world_cafe: "World Cafe", "break": "break", other: "session" };
+  var KIND_WORDS = { keynote: "keynote", plenary: "plenary", panel: "panel", workshop: "workshop",
+                     carousel: "carousel", world_cafe: "World Cafe", networking: "networking",
+                     "break": "break", other: "session" };
 
   // ------------------------------------------------------------------ small helpers
 

@@ -189,3 +189,18 @@ def test_delegates_create_list_filter(api, conference, make_delegate):
     duplicate = api.post("/api/v1/conferences/tlc/delegates",
                          json={"name": "Again", "email": "amira.khan@oaktrust.org.uk"})
     assert duplicate.status_code == 409
+
+
+def test_session_kind_defaults_to_other_and_new_kinds(api, conference):
+    """The API stays backwards compatible: no kind is "other"; the new kinds are accepted."""
+    made = api.post("/api/v1/conferences/tlc/sessions", json={
+        "title": "Drinks", "starts_at": at("17:00"), "ends_at": at("18:00")})
+    assert made.status_code == 201 and made.json["kind"] == "other"
+    for kind, start in (("workshop", "11:00"), ("panel", "12:00"), ("networking", "13:00")):
+        made = api.post("/api/v1/conferences/tlc/sessions", json={
+            "title": kind, "kind": kind, "starts_at": at(start), "ends_at": at(start[:2] + ":30")})
+        assert made.status_code == 201 and made.json["kind"] == kind
+    spec = api.get("/api/v1/openapi.json").json
+    kind = spec["components"]["schemas"]["SessionInput"]["properties"]["kind"]
+    assert {"workshop", "panel", "networking", "break"} <= set(kind["enum"])
+    assert kind.get("default") == "other"

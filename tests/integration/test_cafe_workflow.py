@@ -374,7 +374,7 @@ def test_csrf_is_required_on_cafe_forms(tmp_path):
         url = f"/organiser/csrf/cafe/{session.id}/setup/rounds"
         assert client.post(url, data={"count": 2, "minutes": 15}).status_code == 400
         page = client.get(f"/organiser/csrf/cafe/{session.id}/setup").get_data(as_text=True)
-        token = re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"',
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
                           page).group(1)
         r = client.post(url, data={"count": 2, "minutes": 15, "csrf_token": token})
         assert r.status_code == 302
@@ -410,3 +410,23 @@ def test_the_database_allows_one_published_plan_per_session(conference, cafe_ses
         db.session.commit()
     db.session.rollback()
     assert [p.version for p in cs.get_plans(cafe_session) if p.status == "published"] == [1]
+
+
+def test_public_session_page_lists_the_questions_and_hosts(client, conference, cafe_session,
+                                                           people):
+    """A World Cafe's public page lists its tables' questions and hosts (issue 14)."""
+    cs.set_rounds(cafe_session, {"count": 3, "minutes": 20, "gap": 5})
+    cs.add_table(cafe_session, {"question": "What does inclusive excellence look like?",
+                                "host_id": people[1].id, "step_free": True})
+    cs.add_table(cafe_session, {"question": "What stops us?", "host_id": people[2].id,
+                                "label": "Window table"})
+    cs.add_table(cafe_session, {"question": ""})
+    page = client.get(f"/c/{conference.slug}/sessions/{cafe_session.id}").get_data(as_text=True)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert "Questions and hosts" in text and "3 rounds" in text
+    first = re.search(r"<tr[^>]*>\s*<th[^>]*>\s*Table 1.*?</tr>", page, re.S).group(0)
+    assert "What does inclusive excellence look like?" in first and people[1].name in first
+    assert people[1].organisation in first and "step-free" in first
+    window = re.search(r"<tr[^>]*>\s*<th[^>]*>\s*Window table.*?</tr>", page, re.S).group(0)
+    assert "What stops us?" in window and people[2].name in window
+    assert people[2].email not in page

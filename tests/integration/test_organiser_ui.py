@@ -165,3 +165,31 @@ def test_forms_reject_missing_csrf_token(sqlite_app):
     response = client.post("/login", data={"email": "csrf@example.org",
                                            "password": "correct-horse-9", "csrf_token": token})
     assert response.status_code == 302
+
+
+def test_new_session_has_no_default_kind(login, client, conference):
+    """A new session's kind is a required choice: nothing is a keynote by accident (issue 14)."""
+    login()
+    form = client.get("/organiser/tlc/sessions/new").get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="kind"[^>]*>(.*?)</select>', form, re.S)
+    assert select and "required" in select.group(0)
+    options = re.findall(r'<option([^>]*)>([^<]*)</option>', select.group(1))
+    assert options[0][1].startswith("Choose") and 'value=""' in options[0][0]
+    assert "selected" in options[0][0] or not any("selected" in o[0] for o in options)
+    labels = [label for _, label in options]
+    for kind in ("Workshop", "Panel", "Networking", "Lunch/Break", "Keynote", "Other"):
+        assert kind in labels
+    assert labels.count("Lunch/Break") == 1 and "Break" not in labels
+    response = client.post("/organiser/tlc/sessions/new", data={
+        "title": "Drinks reception", "starts_at": "2027-03-11T17:00",
+        "ends_at": "2027-03-11T18:00"})
+    assert response.status_code == 422
+    assert 'id="kind-error"' in response.get_data(as_text=True)
+    assert Session.query.count() == 0
+    response = client.post("/organiser/tlc/sessions/new", data={
+        "title": "Drinks reception", "kind": "networking", "starts_at": "2027-03-11T17:00",
+        "ends_at": "2027-03-11T18:00"})
+    assert response.status_code == 302
+    assert Session.query.one().kind == "networking"
+    home = client.get("/c/tlc/").get_data(as_text=True)
+    assert "Keynotes" not in home

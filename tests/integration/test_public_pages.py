@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from tests.conftest import at
 
 
@@ -56,3 +59,43 @@ def test_cancelled_session_marked_in_text(client, conference, make_session):
     page = client.get(f"/c/tlc/sessions/{session.id}").get_data(as_text=True)
     assert "Cancelled" in page and "will not take place" in page
     assert at("11:00")
+
+
+def _london(hhmm: str, day: str = "2027-03-11") -> datetime:
+    return datetime.fromisoformat(f"{day}T{hhmm}").replace(tzinfo=ZoneInfo("Europe/London"))
+
+
+def _positions(page: str, *markers: str) -> list[int]:
+    found = [page.find(m) for m in markers]
+    assert all(i >= 0 for i in found), dict(zip(markers, found, strict=True))
+    return found
+
+
+def test_show_my_badge_link_comes_before_every_panel(client, conference, make_delegate,
+                                                     monkeypatch):
+    """On a phone the QR code was 2,300 px down the page (issue 14): one tap away now."""
+    from events.conference import views
+
+    monkeypatch.setattr(views, "utcnow", lambda: _london("12:00", "2027-02-01"))
+    delegate = make_delegate(conference)
+    page = client.get(f"/me/{delegate.token}").get_data(as_text=True)
+    link, badge, calendar, programme = _positions(
+        page, 'href="#my-badge"', 'id="my-badge"', 'class="calendar-panel"', 'id="my-programme"')
+    assert ">Show my badge<" in page
+    assert link < min(badge, calendar, programme, page.find('id="delegate-live"'))
+
+
+def test_badge_comes_first_on_the_conference_day_in_its_time_zone(client, conference,
+                                                                 make_delegate, monkeypatch):
+    from events.conference import views
+
+    delegate = make_delegate(conference)
+    # The day in the conference's zone: from midnight to midnight in London.
+    for moment, first in ((_london("00:30"), True), (_london("23:30", "2027-03-10"), False),
+                          (_london("18:00"), True), (_london("00:10", "2027-03-12"), False)):
+        monkeypatch.setattr(views, "utcnow", lambda moment=moment: moment)
+        page = client.get(f"/me/{delegate.token}").get_data(as_text=True)
+        badge, calendar, programme = _positions(page, 'id="my-badge"', 'class="calendar-panel"',
+                                                'id="my-programme"')
+        assert (badge < calendar) is first, moment
+        assert badge < programme if first else badge > calendar

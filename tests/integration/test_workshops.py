@@ -365,3 +365,50 @@ def test_start_a_slot_from_the_live_page(client, login, conference, block, rooms
     assert "Carousel 1 started" in client.get(live).get_data(as_text=True)
     [sent] = received["starting"]
     assert sent["kind"] == "carousel" and len(sent["per_delegate"]) == len(people)
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_plan_headline_says_per_delegate_and_chart_says_per_seat(client, login, conference, block,
+                                                                rooms, atherton, people):
+    """"96.0% got their first choice" beside "Choice 1: 29.1%" read as a contradiction (issue 14)."""
+    login()
+    base = _define_by_web(client, conference, block, rooms, atherton)
+    for p in people:
+        ws.set_preferences(block, p, [w.id for w in ws.get_workshops(block)])
+    assert client.post(f"{base}/run").status_code == 302
+    stats = ws.latest_plan(block).stats
+    text = _text(client.get(f"{base}/").get_data(as_text=True))
+    assert (f"{stats['first_choice_pct']}% of delegates who ranked got their first choice in one "
+            "of their slots") in text
+    assert "Per delegate" in text and "Per seat" in text
+    total = sum(stats["rank_histogram"].values())
+    first = stats["rank_histogram"]["1"]
+    assert f"Choice 1 {first} seats ({round(100 * first / total, 1)}% of seats)" in text
+
+
+def test_public_session_page_lists_the_workshops_on_offer(client, login, conference, block,
+                                                          rooms, atherton):
+    """The carousel's public page says what is on offer: title, leaders, room, seats (issue 14)."""
+    login()
+    _define_by_web(client, conference, block, rooms, atherton)
+    ai = next(w for w in ws.get_workshops(block) if w.title == "AI in the classroom")
+    ws.update_workshop(ai, {"slot_numbers": [1, 2]})
+    page = client.get(f"/c/{conference.slug}/sessions/{block.id}").get_data(as_text=True)
+    text = _text(page)
+    assert "Workshops on offer" in text
+    for title in TITLES:
+        assert title in text
+    row = re.search(r"<tr[^>]*>\s*<th[^>]*>\s*AI in the classroom.*?</tr>", page, re.S).group(0)
+    row_text = _text(row)
+    assert "Pete F. Atherton PhD" in row_text and "Room B" in row_text
+    assert "3 seats" in row_text and "Carousel 1 and Carousel 2" in row_text
+    assert "Peer-led" in _text(re.search(r"<tr[^>]*>\s*<th[^>]*>\s*SEND inclusion.*?</tr>",
+                                         page, re.S).group(0))
+    other = services.create_session(conference, {"title": "Lunch", "kind": "break",
+                                                 "starts_at": "2027-03-11T12:45",
+                                                 "ends_at": "2027-03-11T13:30"})
+    assert "Workshops on offer" not in client.get(
+        f"/c/{conference.slug}/sessions/{other.id}").get_data(as_text=True)

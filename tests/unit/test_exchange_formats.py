@@ -170,3 +170,17 @@ def test_any_programme_survives_export_and_import(specs):
     assert draft.errors == []
     assert sorted((s.title.strip(), s.starts_at, s.ends_at, s.room or "") for s in draft.sessions) == \
         sorted((s.title.strip(), s.starts_at, s.ends_at, s.room or "") for s in sessions)
+
+
+def test_new_kinds_get_their_own_track_and_survive_a_round_trip():
+    sessions = [talk(1, "09:30", "10:15", kind="workshop", title="Hands on"),
+                talk(2, "10:30", "11:15", kind="panel", title="Trust leaders"),
+                talk(3, "17:00", "18:00", kind="networking", title="Drinks"),
+                talk(4, "12:30", "13:15", room=None, kind="break", title="Lunch")]
+    events = [e for room in document(sessions)["schedule"]["conference"]["days"][0]["rooms"].values()
+              for e in room]
+    assert {e["type"]: e["track"] for e in events} == {
+        "workshop": "Workshop", "panel": "Panel", "networking": "Networking", "break": "Break"}
+    draft = parse_frab(json.dumps(document(sessions)), LONDON)
+    assert {s.title: s.kind for s in draft.sessions} == {
+        "Hands on": "workshop", "Trust leaders": "panel", "Drinks": "networking", "Lunch": "break"}

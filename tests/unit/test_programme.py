@@ -79,3 +79,9 @@ def test_clash_is_exactly_interval_overlap(a, b, c, d, kind):
                   bookings=[Booking(9, "Other", other, other + timedelta(minutes=d))])
     overlap = a < c + d and c < a + b
     assert (("room_clash", "room_id") in codes) == overlap
+
+
+def test_the_kinds_people_use():
+    assert {"workshop", "panel", "networking", "break", "other"} <= set(KINDS)
+    for kind in ("workshop", "panel", "networking"):
+        assert check(kind=kind) == []
