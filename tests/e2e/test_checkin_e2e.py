@@ -243,7 +243,8 @@ def test_offline_scans_wait_on_the_device_and_upload_once_with_their_scan_time(l
             assert db.session.scalars(select(ScanLog.result).where(ScanLog.nonce == nonce)).all() == ["ok"]
             # Stored once, under the key scoped to the desk's account and device.
             keys = [nonce_key(o, {"device": "Desk 1", "nonce": nonce}) for o in organisers]
-            assert len(db.session.scalars(select(CheckinNonce).where(CheckinNonce.nonce.in_(keys))).all()) == 1
+            stored = db.session.scalars(select(CheckinNonce).where(CheckinNonce.nonce.in_(keys)))
+            assert len(stored.all()) == 1
         db.session.remove()
     context.close()
 
